@@ -1,0 +1,432 @@
+"""The Emulator: knobs, state and the test-facing API. Wire handling lives in server.py."""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import json
+import os
+import tempfile
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from . import ids
+from .errors import FAULT_KINDS, ApiError
+from .models import (
+    DEFAULT_ACCOUNTS,
+    AccessToken,
+    Account,
+    AuthCode,
+    Client,
+    Credential,
+    DeviceAuth,
+    RefreshToken,
+    Session,
+)
+from .wire import Request
+
+ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+API_NAMES = frozenset(
+    {
+        "RegisterClient",
+        "StartDeviceAuthorization",
+        "CreateToken",
+        "Authorize",
+        "DeviceVisit",
+        "GetRoleCredentials",
+        "ListAccounts",
+        "ListAccountRoles",
+        "Logout",
+        "AssumeRole",
+        "GetCallerIdentity",
+    }
+)
+
+
+def iso(epoch: float) -> str:
+    """Epoch seconds -> '%Y-%m-%dT%H:%M:%SZ' (UTC)."""
+    return datetime.fromtimestamp(int(epoch), tz=timezone.utc).strftime(ISO_FORMAT)
+
+
+class Emulator:
+    """Local emulator of the AWS SSO portal, SSO-OIDC and STS APIs on one loopback port."""
+
+    user_name = "emulator-user"
+
+    def __init__(self, accounts: list[Account] | None = None) -> None:
+        self.accounts: list[Account] = list(DEFAULT_ACCOUNTS if accounts is None else accounts)
+        # knobs
+        self.latency: float = 0.0
+        self.clock_offset: float = 0.0
+        self.token_lifetime: int = 28800
+        self.credential_lifetime: int = 3600
+        self.registration_lifetime: int = 7776000
+        self.page_size: int | None = None
+        self.device_expires_in: int = 600
+        self.device_interval: int = 1
+        self.authorize_behavior: str = "approve"
+        self.device_visit_behavior: str = "approve"
+        self.slow_down_polls: int = 0
+        self.external_ids: dict[str, str] = {}
+        self.mfa: dict[str, tuple[str, str]] = {}
+        self.role_max_session_duration: dict[str, int] = {}
+        self.max_clock_skew: float | None = None
+        # observation
+        self.calls: collections.Counter[str] = collections.Counter()
+        self.requests: list[dict] = []
+        # state
+        self._lock = threading.RLock()
+        self._faults: dict[str, list[ApiError | str]] = {}
+        self._secrets: list[str] = []
+        self._clients: dict[str, Client] = {}
+        self._devices: dict[str, DeviceAuth] = {}
+        self._auth_codes: dict[str, AuthCode] = {}
+        self._sessions = 0
+        self._access_tokens: dict[str, AccessToken] = {}
+        self._refresh_tokens: dict[str, RefreshToken] = {}
+        self._credentials: dict[str, Credential] = {}
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self, port: int = 0) -> Emulator:
+        """Bind 127.0.0.1:port (0 = ephemeral) and serve in a daemon thread."""
+        from .server import EmulatorServer
+
+        if self._server is not None:
+            raise RuntimeError("emulator already started")
+        self._server = EmulatorServer(("127.0.0.1", port), self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"emulator-{self._server.server_address[1]}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, close the listening socket and open connections. Idempotent."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        server.close_connections()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> Emulator:
+        if self._server is None:
+            self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("emulator is not running")
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def endpoint_env(self) -> dict[str, str]:
+        """Environment variables that point botocore's sso, sso-oidc and sts clients here."""
+        return {
+            "AWS_ENDPOINT_URL_SSO": self.url,
+            "AWS_ENDPOINT_URL_SSO_OIDC": self.url,
+            "AWS_ENDPOINT_URL_STS": self.url,
+        }
+
+    def now(self) -> float:
+        """The emulator's clock: time.time() + clock_offset."""
+        return time.time() + self.clock_offset
+
+    # ------------------------------------------------------------------ faults
+
+    def fail(
+        self,
+        api: str,
+        kind: int | str,
+        *,
+        times: int = 1,
+        code: str | None = None,
+        message: str | None = None,
+    ) -> None:
+        """Make the next `times` requests to `api` fail (HTTP status kind, or "drop")."""
+        if api not in API_NAMES:
+            raise ValueError(f"unknown API {api!r}; expected one of {sorted(API_NAMES)}")
+        fault: ApiError | str
+        if kind == "drop":
+            fault = "drop"
+        elif isinstance(kind, int):
+            default_code, default_message = FAULT_KINDS.get(kind, (f"Http{kind}Error", ""))
+            fault = ApiError(
+                code or default_code,
+                message if message is not None else default_message or f"Injected {kind}",
+                status=kind,
+            )
+        else:
+            raise ValueError(f"unknown fault kind {kind!r}")
+        with self._lock:
+            self._faults.setdefault(api, []).extend([fault] * times)
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def _take_fault(self, api: str) -> ApiError | str | None:
+        with self._lock:
+            queue = self._faults.get(api)
+            return queue.pop(0) if queue else None
+
+    def _record_request(self, api: str | None, req: Request) -> None:
+        with self._lock:
+            if api is not None:
+                self.calls[api] += 1
+            self.requests.append(
+                {
+                    "api": api,
+                    "method": req.method,
+                    "path": req.path,
+                    "query": dict(req.query),
+                    "headers": req.headers,
+                    "body": req.body.decode("utf-8", "replace"),
+                }
+            )
+
+    # ------------------------------------------------------------------ secrets & records
+
+    def _secret(self, value: str) -> str:
+        self._secrets.append(value)
+        return value
+
+    def issued_secrets(self) -> list[str]:
+        """Every secret value handed out so far."""
+        with self._lock:
+            return list(self._secrets)
+
+    def credential_secrets(self) -> list[str]:
+        """The secret keys and session tokens of the role credentials handed out (never the
+        static user keys a test wrote into a config itself): what must never reach a disk."""
+        with self._lock:
+            return [
+                secret
+                for c in self._credentials.values()
+                if c.kind != "user"
+                for secret in (c.secret_access_key, c.session_token)
+                if secret
+            ]
+
+    def credentials_issued(self) -> list[dict]:
+        """All credentials handed out (and static user keys), oldest first."""
+        with self._lock:
+            return [c.public() for c in self._credentials.values()]
+
+    # ------------------------------------------------------------------ OIDC state
+
+    def _register_client(
+        self,
+        name: str,
+        client_type: str = "public",
+        scopes: list[str] | None = None,
+        grant_types: list[str] | None = None,
+        redirect_uris: list[str] | None = None,
+        issuer_url: str | None = None,
+    ) -> Client:
+        now = int(self.now())
+        client = Client(
+            client_id=ids.opaque(nbytes=16),
+            client_secret=self._secret(ids.opaque("eyJraWQiOiJrZXkt", 96)),
+            name=name,
+            client_type=client_type,
+            issued_at=now,
+            expires_at=now + int(self.registration_lifetime),
+            scopes=list(scopes or []),
+            grant_types=list(grant_types or []),
+            redirect_uris=list(redirect_uris or []),
+            issuer_url=issuer_url,
+        )
+        self._clients[client.client_id] = client
+        return client
+
+    def _check_client(self, client_id: Any, client_secret: Any) -> Client:
+        client = self._clients.get(client_id) if isinstance(client_id, str) else None
+        if client is None or client.client_secret != client_secret:
+            raise ApiError("InvalidClientException", "Invalid client credentials")
+        if client.expires_at <= self.now():
+            raise ApiError("InvalidClientException", "Client registration has expired")
+        return client
+
+    def _new_session(self, client_id: str, start_url: str, scopes: list[str]) -> Session:
+        self._sessions += 1
+        return Session(self._sessions, client_id, start_url, list(scopes))
+
+    def _mint_tokens(
+        self, session: Session, *, refreshable: bool, expires_in: int | None = None
+    ) -> tuple[AccessToken, RefreshToken | None, int]:
+        lifetime = int(self.token_lifetime if expires_in is None else expires_in)
+        access = AccessToken(self._secret(ids.opaque("aoa", 64)), session, self.now() + lifetime)
+        self._access_tokens[access.token] = access
+        refresh = None
+        if refreshable:
+            refresh = RefreshToken(self._secret(ids.opaque("aor", 96)), session)
+            self._refresh_tokens[refresh.token] = refresh
+        return access, refresh, lifetime
+
+    def _device_by_user_code(self, user_code: str) -> DeviceAuth:
+        for device in self._devices.values():
+            if device.user_code == user_code:
+                return device
+        raise KeyError(user_code)
+
+    def _valid_access_token(self, token: str | None) -> AccessToken:
+        access = self._access_tokens.get(token or "")
+        if (
+            access is None
+            or access.revoked
+            or access.session.revoked
+            or access.expires_at <= self.now()
+        ):
+            raise ApiError("UnauthorizedException", "Session token not found or invalid")
+        return access
+
+    # ------------------------------------------------------------------ credentials
+
+    def _account(self, account_id: str) -> Account | None:
+        return next((a for a in self.accounts if a.account_id == account_id), None)
+
+    def _new_session_credentials(
+        self, *, kind: str, account_id: str, role_name: str, arn: str, user_id: str, lifetime: int
+    ) -> Credential:
+        cred = Credential(
+            access_key_id=ids.access_key_id("ASIA"),
+            secret_access_key=self._secret(ids.secret_access_key()),
+            session_token=self._secret(ids.session_token()),
+            account_id=account_id,
+            arn=arn,
+            user_id=user_id,
+            kind=kind,
+            role_name=role_name,
+            expiration=float(int(self.now() + lifetime)),
+        )
+        self._credentials[cred.access_key_id] = cred
+        return cred
+
+    def _sso_role_credentials(self, account_id: str, role_name: str) -> Credential:
+        reserved = f"AWSReservedSSO_{role_name}_{ids.stable_hex(account_id, role_name)}"
+        role_id = ids.stable_id("AROA", account_id, reserved)
+        return self._new_session_credentials(
+            kind="sso",
+            account_id=account_id,
+            role_name=role_name,
+            arn=f"arn:aws:sts::{account_id}:assumed-role/{reserved}/{self.user_name}",
+            user_id=f"{role_id}:{self.user_name}",
+            lifetime=int(self.credential_lifetime),
+        )
+
+    # ------------------------------------------------------------------ test helpers
+
+    def issue_token(
+        self,
+        *,
+        start_url: str,
+        region: str = "us-east-1",
+        expires_in: int | None = None,
+        refreshable: bool = True,
+        scopes: tuple[str, ...] = ("sso:account:access",),
+    ) -> dict:
+        """Register a client, mint a token and return it as the AWS CLI token-cache dict."""
+        with self._lock:
+            client = self._register_client(
+                f"botocore-client-{int(self.now())}", scopes=list(scopes), issuer_url=start_url
+            )
+            session = self._new_session(client.client_id, start_url, list(scopes))
+            access, refresh, _ = self._mint_tokens(
+                session, refreshable=refreshable, expires_in=expires_in
+            )
+        token = {
+            "startUrl": start_url,
+            "region": region,
+            "accessToken": access.token,
+            "expiresAt": iso(access.expires_at),
+            "clientId": client.client_id,
+            "clientSecret": client.client_secret,
+            "registrationExpiresAt": iso(client.expires_at),
+        }
+        if refresh is not None:
+            token["refreshToken"] = refresh.token
+        return token
+
+    def write_token_cache(
+        self, home: str | Path, cache_key: str, **issue_token_kwargs: Any
+    ) -> Path:
+        """Write issue_token(...) to <home>/.aws/sso/cache/<sha1(cache_key)>.json (mode 0600)."""
+        token = self.issue_token(**issue_token_kwargs)
+        cache_dir = Path(home) / ".aws" / "sso" / "cache"
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        name = hashlib.sha1(cache_key.encode("utf-8"), usedforsecurity=False).hexdigest()
+        path = cache_dir / f"{name}.json"
+        fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".tmp")  # mkstemp: mode 0600
+        try:
+            with os.fdopen(fd, "w") as fh:
+                json.dump(token, fh)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    def approve_device(self, user_code: str) -> None:
+        """Approve a pending device authorization (as the user would in the browser)."""
+        with self._lock:
+            device = self._device_by_user_code(user_code)
+            if device.status == "pending":
+                device.status = "approved"
+
+    def deny_device(self, user_code: str) -> None:
+        with self._lock:
+            device = self._device_by_user_code(user_code)
+            if device.status == "pending":
+                device.status = "denied"
+
+    def revoke(self, access_token: str) -> None:
+        """Invalidate one access token (the portal then answers 401)."""
+        with self._lock:
+            access = self._access_tokens.get(access_token)
+            if access is None:
+                raise KeyError("unknown access token")
+            access.revoked = True
+
+    def revoke_refresh_tokens(self) -> None:
+        """Invalidate every refresh token issued so far."""
+        with self._lock:
+            for refresh in self._refresh_tokens.values():
+                refresh.valid = False
+
+    def add_static_user(self, account_id: str, user_name: str) -> tuple[str, str]:
+        """Create a long-lived IAM user access key; returns (access key id, secret)."""
+        with self._lock:
+            cred = Credential(
+                access_key_id=ids.access_key_id("AKIA"),
+                secret_access_key=self._secret(ids.secret_access_key()),
+                session_token=None,
+                account_id=account_id,
+                arn=f"arn:aws:iam::{account_id}:user/{user_name}",
+                user_id=ids.stable_id("AIDA", account_id, user_name),
+                kind="user",
+                role_name=None,
+                expiration=None,
+            )
+            self._credentials[cred.access_key_id] = cred
+            return cred.access_key_id, cred.secret_access_key
