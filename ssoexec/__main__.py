@@ -1,0 +1,3 @@
+from ssoexec.cli import main
+
+main()

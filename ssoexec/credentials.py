@@ -1,0 +1,200 @@
+"""Profile + SSO token -> role credentials: GetRoleCredentials, then AssumeRole along a chain.
+
+Everything that talks to AWS goes through ssoexec.clients (botocore), imported on first use so
+that a nested run that reuses inherited credentials never loads botocore.
+"""
+
+from __future__ import annotations
+
+import getpass
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from ssoexec.errors import AwsCallError, ConfigError, SsoexecError
+from ssoexec.timestamps import format_timestamp, from_epoch, utcnow
+
+# Clock differences below this are not worth mentioning.
+_SKEW_TOLERANCE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class RoleCredentials:
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    session_token: str | None = field(default=None, repr=False)
+    expiration: datetime | None = None
+    account_id: str | None = None
+
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(s for s in (self.secret_access_key, self.session_token) if s)
+
+
+def fetch_credentials(profile, *, region: str | None = None, login=None) -> RoleCredentials:
+    """Resolve any supported profile to credentials, in memory only.
+
+    `region` is where STS is called along a role chain (as botocore: the session's region).
+    `login`, if given, is called to sign in when the SSO token is missing or expired.
+    """
+    from ssoexec.profile import BotocoreProfile, RoleChainProfile, SsoProfile
+
+    if isinstance(profile, SsoProfile):
+        return fetch_sso_credentials(profile, login=login)
+    if isinstance(profile, RoleChainProfile):
+        return _assume_chain(profile, region=region, login=login)
+    if isinstance(profile, BotocoreProfile):
+        return _botocore_credentials(profile)
+    raise TypeError(profile)
+
+
+def fetch_sso_credentials(profile, *, login=None) -> RoleCredentials:
+    """GetRoleCredentials with the profile's SSO token (refreshed or logged in as needed)."""
+    from ssoexec import clients, sso_token
+
+    token = sso_token.load_valid_token(profile, login=login)
+    client = clients.sso(profile.sso_region)
+    with clients.translate_errors(
+        f"AWS SSO GetRoleCredentials for role {profile.role_name} in account {profile.account_id}",
+        denied_hint=f"check sso_account_id and sso_role_name of profile {profile.name!r}, or ask "
+        "your administrator to assign you that role",
+    ):
+        try:
+            response = client.get_role_credentials(
+                accessToken=token.access_token,
+                accountId=profile.account_id,
+                roleName=profile.role_name,
+            )
+        except client.exceptions.UnauthorizedException:
+            raise sso_token.login_required(
+                profile, "was refused by AWS SSO (expired or revoked)"
+            ) from None
+    role = response["roleCredentials"]
+    credentials = RoleCredentials(
+        access_key_id=role["accessKeyId"],
+        secret_access_key=role["secretAccessKey"],
+        session_token=role["sessionToken"],
+        expiration=from_epoch(role["expiration"] / 1000),
+        account_id=profile.account_id,
+    )
+    _check_not_expired(credentials, response, "AWS SSO")
+    return credentials
+
+
+def _assume_chain(profile, *, region: str | None, login=None) -> RoleCredentials:
+    """AssumeRole with the source profile's credentials, recursively down the chain."""
+    from ssoexec import clients
+
+    if profile.source is None:  # the profile's own static keys are the source
+        source = profile.static_keys
+    else:
+        source = fetch_credentials(profile.source, region=region, login=login)
+    params = {
+        "RoleArn": profile.role_arn,
+        "RoleSessionName": profile.role_session_name or f"ssoexec-{int(time.time())}",
+    }
+    if profile.external_id:
+        params["ExternalId"] = profile.external_id
+    if profile.duration_seconds:
+        params["DurationSeconds"] = profile.duration_seconds
+    if profile.mfa_serial:
+        params["SerialNumber"] = profile.mfa_serial
+        params["TokenCode"] = _prompt_mfa(profile)
+    client = clients.sts(region, source)
+    with clients.translate_errors(
+        f"STS AssumeRole into {profile.role_arn}",
+        denied_hint=f"check that the role trusts the source of profile {profile.name!r}, "
+        "and its external_id and mfa_serial",
+    ):
+        response = client.assume_role(**params)
+    issued = response["Credentials"]
+    credentials = RoleCredentials(
+        access_key_id=issued["AccessKeyId"],
+        secret_access_key=issued["SecretAccessKey"],
+        session_token=issued["SessionToken"],
+        expiration=issued["Expiration"],
+        account_id=_account_from_arn(response["AssumedRoleUser"]["Arn"]),
+    )
+    _check_not_expired(credentials, response, "STS")
+    return credentials
+
+
+def _prompt_mfa(profile) -> str:
+    if not _has_terminal():
+        raise SsoexecError(
+            f"profile {profile.name!r} needs an MFA code ({profile.mfa_serial}) "
+            "and there is no terminal to ask for it",
+            "run it from a terminal, or use a profile without mfa_serial in scripts",
+        )
+    code = getpass.getpass(f"Enter MFA code for {profile.mfa_serial}: ").strip()
+    if not (len(code) == 6 and code.isdigit()):
+        raise SsoexecError(
+            f"{code!r} is not an MFA code", "enter the 6 digits your MFA device shows"
+        )
+    return code
+
+
+def _has_terminal() -> bool:
+    try:
+        with open("/dev/tty"):
+            return True
+    except OSError:
+        return False
+
+
+def _botocore_credentials(profile) -> RoleCredentials:
+    """Static keys, credential_process, credential_source...: botocore resolves these itself."""
+    from ssoexec import clients
+
+    with clients.translate_errors(f"resolving profile {profile.name!r}"):
+        resolved = clients.session(profile.name).get_credentials()
+        if resolved is None:
+            raise ConfigError(
+                f"profile {profile.name!r} has no credentials botocore can resolve",
+                "add sso_* keys, role_arn + source_profile, keys or credential_process to it",
+            )
+        frozen = resolved.get_frozen_credentials()
+    # botocore keeps the expiry of refreshable credentials only on this attribute.
+    expiry = getattr(resolved, "_expiry_time", None)
+    return RoleCredentials(
+        access_key_id=frozen.access_key,
+        secret_access_key=frozen.secret_key,
+        session_token=frozen.token or None,
+        expiration=expiry,
+        account_id=getattr(frozen, "account_id", None),
+    )
+
+
+def _check_not_expired(credentials: RoleCredentials, response: dict, service: str) -> None:
+    """Fresh credentials that already look expired mean this machine's clock is wrong."""
+    if credentials.expiration is None or credentials.expiration > utcnow():
+        return
+    skew = _clock_skew(response)
+    off_by = f" (this machine's clock is {_describe(skew)} AWS's)" if skew else ""
+    raise AwsCallError(
+        f"{service} issued credentials that expire at {format_timestamp(credentials.expiration)}, "
+        f"already past by this machine's clock{off_by}",
+        "set the system clock right (e.g. `timedatectl set-ntp true`), then run again",
+    )
+
+
+def _clock_skew(response: dict) -> timedelta | None:
+    from email.utils import parsedate_to_datetime
+
+    date = response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
+    if not date:
+        return None
+    try:
+        skew = utcnow() - parsedate_to_datetime(date)
+    except (TypeError, ValueError):
+        return None
+    return skew if abs(skew) > _SKEW_TOLERANCE else None
+
+
+def _describe(skew: timedelta) -> str:
+    minutes = round(abs(skew.total_seconds()) / 60)
+    return f"{minutes} min {'ahead of' if skew > timedelta(0) else 'behind'}"
+
+
+def _account_from_arn(arn: str) -> str | None:
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 4 and parts[4] else None

@@ -1,0 +1,77 @@
+"""argv + env -> the running command.
+
+POSIX: os.execvpe, so the command takes over ssoexec's pid; signals, job control and the exit
+status need no relaying and no Python process stays resident. Windows has no exec: find the
+program, spawn it, wait, and pass its exit status on.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from typing import NoReturn
+
+from ssoexec.errors import EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, CommandError
+
+_NO_SHELL = "ssoexec runs it without a shell: for aliases, builtins or pipes use `-- sh -c '...'`"
+
+
+def exec_command(argv: Sequence[str], env: Mapping[str, str]) -> NoReturn:
+    """Replace this process with the command (POSIX), or run it and exit with its status."""
+    if os.name == "nt":  # pragma: no cover - Windows has no exec; covered through run_and_wait
+        sys.exit(run_and_wait(argv, env))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    _restore_signal_defaults()
+    try:
+        os.execvpe(argv[0], list(argv), dict(env))
+    except OSError as error:
+        raise _start_failure(argv[0], error) from None
+
+
+def run_and_wait(argv: Sequence[str], env: Mapping[str, str]) -> int:
+    """Windows: find the program on PATH (with PATHEXT, as a shell would), spawn it, wait.
+
+    Ctrl-C reaches the child from the console; ssoexec ignores it and keeps waiting, so the
+    child decides how to end and its exit status is what the caller sees.
+    """
+    program = shutil.which(argv[0], path=env.get("PATH", os.defpath))
+    if program is None:
+        raise _start_failure(argv[0], FileNotFoundError(errno.ENOENT, "not found"))
+    try:
+        child = subprocess.Popen([program, *argv[1:]], env=dict(env))
+    except OSError as error:
+        raise _start_failure(argv[0], error) from None
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        return child.wait()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _restore_signal_defaults() -> None:
+    """Python ignores SIGPIPE and SIGXFSZ; an exec'd command must not inherit that, or
+    `ssoexec -- yes | head -1` would see EPIPE errors instead of ending quietly."""
+    for name in ("SIGPIPE", "SIGXFSZ"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+
+
+def _start_failure(command: str, error: OSError) -> CommandError:
+    if isinstance(error, (FileNotFoundError, NotADirectoryError)):
+        return CommandError(
+            f"command not found: {command!r}",
+            f"check the name and PATH; {_NO_SHELL}",
+            exit_code=EXIT_NOT_FOUND,
+        )
+    reason = error.strerror or str(error)
+    return CommandError(
+        f"cannot run {command!r}: {reason}",
+        "check that it is an executable file (chmod +x) with a valid #! line",
+        exit_code=EXIT_NOT_EXECUTABLE,
+    )

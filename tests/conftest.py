@@ -1,0 +1,144 @@
+"""Fixtures: the local AWS emulator, and a sandbox that runs the installed ssoexec script.
+
+The sandbox gives every test its own HOME and TMPDIR and an environment that reaches AWS only
+through AWS_ENDPOINT_URL_SSO / _SSO_OIDC / _STS, pointed at the emulator.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.emulator import Emulator
+
+BIN = Path(sys.executable).parent
+SSOEXEC = str(BIN / "ssoexec")
+PYTHON = sys.executable
+PROBE = str(Path(__file__).parent / "probe.py")
+START_URL = "https://d-1234567890.awsapps.com/start"
+LEGACY_START_URL = "https://d-legacy0001.awsapps.com/start"
+
+CONFIG = f"""\
+[sso-session corp]
+sso_start_url = {START_URL}
+sso_region = us-east-1
+sso_registration_scopes = sso:account:access
+
+[profile dev]
+sso_session = corp
+sso_account_id = 111111111111
+sso_role_name = Admin
+region = eu-west-1
+
+[profile legacy]
+sso_start_url = {LEGACY_START_URL}
+sso_region = us-east-1
+sso_account_id = 222222222222
+sso_role_name = ReadOnly
+region = us-west-2
+
+[profile chained]
+role_arn = arn:aws:iam::333333333333:role/Deployer
+source_profile = dev
+role_session_name = ssoexec-test
+external_id = ext-123
+duration_seconds = 3600
+region = eu-central-1
+
+[profile chained2]
+role_arn = arn:aws:iam::222222222222:role/Auditor
+source_profile = chained
+"""
+
+
+@pytest.fixture
+def emulator():
+    with Emulator() as emu:
+        yield emu
+
+
+class Sandbox:
+    """A scratch HOME with an AWS config, and the installed ssoexec run inside it."""
+
+    def __init__(self, root: Path, emulator: Emulator) -> None:
+        self.emulator = emulator
+        self.home = root / "home"
+        self.tmp = root / "tmp"
+        self.aws = self.home / ".aws"
+        self.config = self.aws / "config"
+        self.tmp.mkdir(parents=True)
+        self.aws.mkdir(parents=True)
+        self.env = {
+            "PATH": f"{BIN}{os.pathsep}/usr/local/bin{os.pathsep}/usr/bin{os.pathsep}/bin",
+            "HOME": str(self.home),
+            "TMPDIR": str(self.tmp),
+            "LANG": "C.UTF-8",
+            "SHELL": "/bin/sh",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            **emulator.endpoint_env(),
+        }
+        self.write_config(CONFIG)
+
+    def write_config(self, text: str) -> None:
+        self.config.write_text(text)
+
+    def token_path(self, cache_key: str) -> Path:
+        name = hashlib.sha1(cache_key.encode()).hexdigest() + ".json"
+        return self.aws / "sso" / "cache" / name
+
+    def login(self, cache_key: str = "corp", **kwargs) -> Path:
+        """A token in the AWS CLI cache, as `aws sso login` would leave it."""
+        start_url = kwargs.pop(
+            "start_url", LEGACY_START_URL if cache_key.startswith("https") else START_URL
+        )
+        return self.emulator.write_token_cache(self.home, cache_key, start_url=start_url, **kwargs)
+
+    def run(self, *args: str, env: dict | None = None, timeout: float = 60, **kwargs):
+        """The installed ssoexec script, in a subprocess; text output."""
+        return subprocess.run(
+            [SSOEXEC, *args],
+            env={**self.env, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=kwargs.pop("stdin", subprocess.DEVNULL),
+            **kwargs,
+        )
+
+    def probe(self, *ssoexec_args: str, env: dict | None = None) -> dict:
+        """Run the probe child under ssoexec; its JSON report (the run must succeed)."""
+        result = self.run(*ssoexec_args, "--", PYTHON, PROBE, env=env)
+        assert result.returncode == 0, result.stderr
+        assert result.stderr == "", result.stderr
+        return json.loads(result.stdout)
+
+    def files(self) -> dict[str, bytes]:
+        """Every file under HOME and TMPDIR, with its contents and mode."""
+        found = {}
+        for base in (self.home, self.tmp):
+            for path in base.rglob("*"):
+                if path.is_file():
+                    found[str(path)] = (
+                        path.read_bytes() + f"\0mode={path.stat().st_mode:o}".encode()
+                    )
+        return found
+
+    def assert_no_credentials_on_disk(self) -> None:
+        """No role credential (secret key or session token) in any file under HOME or TMPDIR."""
+        secrets = [s.encode() for s in self.emulator.credential_secrets()]
+        assert secrets, "the test issued no credentials to look for"
+        for path, content in self.files().items():
+            for secret in secrets:
+                assert secret not in content, f"a credential secret was written to {path}"
+        assert not (self.aws / "credentials").exists()
+
+
+@pytest.fixture
+def sandbox(tmp_path, emulator) -> Sandbox:
+    return Sandbox(tmp_path, emulator)
