@@ -1,3 +1,3 @@
-from ssoexec.cli import main
+from ssoexec.entry import main
 
 main()

@@ -1,26 +1,20 @@
 """argv -> what to do. The only module that imports typer.
 
 `ssoexec [OPTIONS] [--] COMMAND [ARG...]` runs COMMAND; a first word that names a subcommand
-runs that instead. Domain code raises SsoexecError; this module turns it into two lines on
-stderr and an exit status, once. Heavier modules are imported where they are needed, so the
-plain exec path loads no more than it uses.
+runs that instead. The plain run form usually never gets here: entry.py recognises it first and
+skips loading typer. Failures are reported once, by entry.exit_on_error.
 """
 
 from __future__ import annotations
 
-import logging
-import os
-import sys
 from dataclasses import dataclass
 from typing import Annotated, NoReturn
 
 import typer
 from typer.core import TyperGroup
 
-from ssoexec import __version__
-from ssoexec.errors import EXIT_FAILURE, EXIT_INTERRUPTED, SsoexecError
-
-log = logging.getLogger("ssoexec")
+from ssoexec import __version__, entry
+from ssoexec.errors import EXIT_USAGE, SsoexecError
 
 
 class _CommandOrSubcommand(TyperGroup):
@@ -62,13 +56,12 @@ def _show_version(value: bool) -> None:
 
 
 ProfileOption = Annotated[
-    str,
+    str | None,
     typer.Option(
         "-p",
         "--profile",
-        envvar=["AWS_PROFILE", "AWS_DEFAULT_PROFILE"],
-        help="AWS config profile to use.",
-        show_default=True,
+        envvar=list(entry.PROFILE_ENV),
+        help="AWS config profile to use  [default: default]",
     ),
 ]
 
@@ -76,7 +69,7 @@ ProfileOption = Annotated[
 @app.callback(invoke_without_command=True)
 def root(
     ctx: typer.Context,
-    profile: ProfileOption = "default",
+    profile: ProfileOption = None,
     region: Annotated[
         str | None, typer.Option("--region", help="Region the command sees (AWS_REGION).")
     ] = None,
@@ -92,66 +85,24 @@ def root(
         from ssoexec.diagnostics import enable_debug
 
         enable_debug()
-    ctx.obj = Options(profile=profile, region=region, debug=debug)
+    ctx.obj = Options(profile=entry.profile_name(profile), region=region, debug=debug)
     if ctx.invoked_subcommand is None:
-        run(ctx.args, ctx.obj)
+        from ssoexec.run import run
+
+        run(ctx.args, profile_name=ctx.obj.profile, region=ctx.obj.region)
 
 
-def run(command: list[str], options: Options) -> NoReturn:
-    """Resolve the credentials and exec the command with them."""
-    from ssoexec import environment, process
+def main(argv: list[str]) -> NoReturn:
+    """Run the typer app on argv; exit with its status, or report its failure once."""
 
-    if not command:
-        command = [_user_shell()]
-    credentials = environment.inherited_credentials(os.environ, options.profile)
-    if credentials is not None:
-        log.debug("reusing the credentials this ssoexec child was given for %s", options.profile)
-        region = environment.resolve_region(options.region, os.environ, None)
-    else:
-        from ssoexec.credentials import fetch_credentials
-        from ssoexec.profile import load_profile
+    def invoke() -> object:
+        try:
+            return app(args=argv, prog_name="ssoexec", standalone_mode=False)
+        except typer.TyperException as error:  # the parser's usage errors
+            raise SsoexecError(
+                error.format_message(), "see `ssoexec --help`", exit_code=EXIT_USAGE
+            ) from None
+        except typer.Abort:
+            raise KeyboardInterrupt from None
 
-        profile = load_profile(options.profile)
-        log.debug("profile %s: %s", profile.name, profile.kind)
-        region = environment.resolve_region(options.region, os.environ, profile.region)
-        credentials = fetch_credentials(profile, region=region)
-    env = environment.build_child_env(
-        os.environ, profile_name=options.profile, credentials=credentials, region=region
-    )
-    log.debug("running %r with %s, region %s", command[0], credentials, region)
-    process.exec_command(command, env)
-
-
-def _user_shell() -> str:
-    return os.environ.get("SHELL") or "/bin/sh"
-
-
-def _report(message: str, hint: str) -> None:
-    one_line = " ".join(message.split())
-    print(f"ssoexec: error: {one_line}\nhint: {' '.join(hint.split())}", file=sys.stderr)
-
-
-def main(argv: list[str] | None = None) -> NoReturn:
-    """Console-script entry point: run the app, map every failure to an exit status."""
-    try:
-        status = app(args=argv, prog_name="ssoexec", standalone_mode=False)
-    except SsoexecError as error:
-        _report(error.message, error.hint)
-        sys.exit(error.exit_code)
-    except typer.TyperException as error:  # usage errors from the parser, exit status 2
-        _report(error.format_message(), "see `ssoexec --help`")
-        sys.exit(error.exit_code)
-    except (KeyboardInterrupt, typer.Abort):
-        print(file=sys.stderr)
-        sys.exit(EXIT_INTERRUPTED)
-    except Exception as error:
-        if log.isEnabledFor(logging.DEBUG):
-            import traceback
-
-            traceback.print_exc()
-        _report(
-            f"unexpected {type(error).__name__}",
-            "run again with --debug for the traceback, and report it",
-        )
-        sys.exit(EXIT_FAILURE)
-    sys.exit(status if isinstance(status, int) else 0)
+    entry.exit_on_error(invoke)

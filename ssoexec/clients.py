@@ -107,12 +107,18 @@ _CLOCK = {"RequestExpired", "RequestTimeTooSkewed", "InvalidSignatureException"}
 
 
 @contextmanager
-def translate_errors(action: str, *, denied_hint: str | None = None) -> Iterator[None]:
-    """Turn botocore's exceptions, raised while doing `action`, into one-line SsoexecErrors."""
+def translate_errors(
+    action: str, *, denied_hint: str | None = None, invalid_hint: str | None = None
+) -> Iterator[None]:
+    """Turn botocore's exceptions, raised while doing `action`, into one-line SsoexecErrors.
+
+    `denied_hint` is the advice for an access-denied answer, `invalid_hint` for a refused
+    request (HTTP 400): both depend on what was being done.
+    """
     try:
         yield
     except bce.ClientError as error:
-        raise _client_error(action, error, denied_hint) from None
+        raise _client_error(action, error, denied_hint, invalid_hint) from None
     except (bce.EndpointConnectionError, bce.ProxyConnectionError) as error:
         raise AwsCallError(
             f"{action}: cannot connect to {_url(error)}",
@@ -151,7 +157,9 @@ def translate_errors(action: str, *, denied_hint: str | None = None) -> Iterator
         ) from None
 
 
-def _client_error(action: str, error: bce.ClientError, denied_hint: str | None) -> AwsCallError:
+def _client_error(
+    action: str, error: bce.ClientError, denied_hint: str | None, invalid_hint: str | None
+) -> AwsCallError:
     details = error.response.get("Error", {})
     code = details.get("Code", "Unknown")
     text = (details.get("Message") or "").replace("\n", " ").strip()
@@ -177,7 +185,9 @@ def _client_error(action: str, error: bce.ClientError, denied_hint: str | None) 
         )
     if status == 403 or code in ("AccessDenied", "AccessDeniedException", "ForbiddenException"):
         return AwsCallError(f"{action}: {said}", denied_hint or "check the profile's settings")
-    return AwsCallError(f"{action}: {said}", "run with --debug to see the calls made")
+    if status == 400 and invalid_hint:
+        return AwsCallError(f"{action}: {said}", invalid_hint)
+    return AwsCallError(f"{action}: {said}", "run again with --debug to see the calls made")
 
 
 def _url(error: Exception) -> str:

@@ -104,6 +104,8 @@ def _assume_chain(profile, *, region: str | None, login=None) -> RoleCredentials
         f"STS AssumeRole into {profile.role_arn}",
         denied_hint=f"check that the role trusts the source of profile {profile.name!r}, "
         "and its external_id and mfa_serial",
+        invalid_hint=f"check role_arn, role_session_name and duration_seconds of profile "
+        f"{profile.name!r} (duration_seconds is at most 3600 when the source is a role)",
     ):
         response = client.assume_role(**params)
     issued = response["Credentials"]

@@ -152,16 +152,19 @@ def load_valid_token(profile, *, login: Login | None = None) -> AccessToken:
     token = read_token(path)
     if token is not None and not _needs_work(profile, token):
         return token
+    if login is None and not _refreshable(profile, token):
+        # Nothing to do that needs the lock: use what there is, or say what to do.
+        if token is not None and token.expires_at > utcnow():
+            return token
+        raise login_required(profile, _state(token))
     with exclusive_lock(
         lock_path(profile.cache_key), timeout=LOCK_TIMEOUT, on_wait=lambda: _tell_waiting(profile)
     ):
         token = read_token(path)  # another process may have refreshed or logged in meanwhile
         if token is not None and not _needs_work(profile, token):
             return token
-        reason = (
-            "is missing" if token is None else f"expired at {format_timestamp(token.expires_at)}"
-        )
-        if token is not None and profile.session_name and token.can_refresh(utcnow()):
+        reason = _state(token)
+        if _refreshable(profile, token):
             refreshed, reason = _refresh(profile, token)
             if refreshed is not None:
                 write_token(path, refreshed)
@@ -171,6 +174,14 @@ def load_valid_token(profile, *, login: Login | None = None) -> AccessToken:
         if login is not None:
             return login(profile)
         raise login_required(profile, reason)
+
+
+def _refreshable(profile, token: AccessToken | None) -> bool:
+    return token is not None and bool(profile.session_name) and token.can_refresh(utcnow())
+
+
+def _state(token: AccessToken | None) -> str:
+    return "is missing" if token is None else f"expired at {format_timestamp(token.expires_at)}"
 
 
 def _needs_work(profile, token: AccessToken) -> bool:

@@ -100,14 +100,16 @@ class Sandbox:
         return self.emulator.write_token_cache(self.home, cache_key, start_url=start_url, **kwargs)
 
     def run(self, *args: str, env: dict | None = None, timeout: float = 60, **kwargs):
-        """The installed ssoexec script, in a subprocess; text output."""
+        """The installed ssoexec script, in a subprocess; text output. Like a CI job, it has
+        no terminal: no stdin and no controlling terminal (its own session)."""
+        kwargs.setdefault("stdin", subprocess.DEVNULL)
+        kwargs.setdefault("start_new_session", True)
         return subprocess.run(
             [SSOEXEC, *args],
             env={**self.env, **(env or {})},
             capture_output=True,
             text=True,
             timeout=timeout,
-            stdin=kwargs.pop("stdin", subprocess.DEVNULL),
             **kwargs,
         )
 

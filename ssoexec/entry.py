@@ -1,0 +1,115 @@
+"""The console script. Recognises the plain run form before loading anything heavy.
+
+`ssoexec [-p P] [--region R] [--debug] [--] COMMAND...` is by far the commonest call, and it is
+on every Makefile line: it goes straight to run.py without loading typer (whose import and app
+set-up cost more than resolving the credentials). Anything else (subcommands, --help,
+--version, unknown options, malformed input) goes to the typer app in cli.py, which owns the
+command-line interface; tests/test_entry.py checks that both read every input alike.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import NoReturn
+
+from ssoexec.errors import EXIT_FAILURE, EXIT_INTERRUPTED, SsoexecError
+
+SUBCOMMANDS: frozenset[str] = frozenset()
+_VALUE_OPTIONS = {"-p": "profile", "--profile": "profile", "--region": "region"}
+_FLAGS = {"--debug": "debug"}
+PROFILE_ENV = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    profile: str | None = None
+    region: str | None = None
+    debug: bool = False
+    command: list[str] = field(default_factory=list)
+
+
+def parse_run(argv: list[str]) -> RunRequest | None:
+    """The run form's options and command, or None for whatever the typer app must handle."""
+    seen: dict[str, str | bool] = {}
+    index = 0
+    while index < len(argv):
+        arg = argv[index]
+        if arg == "--":
+            return RunRequest(**seen, command=argv[index + 1 :])
+        if not arg.startswith("-") or arg == "-":
+            return None if arg in SUBCOMMANDS else RunRequest(**seen, command=argv[index:])
+        if arg in _FLAGS:
+            seen[_FLAGS[arg]] = True
+            index += 1
+            continue
+        if arg.startswith("--"):
+            name, equals, value = arg.partition("=")
+        else:
+            name, equals, value = arg[:2], arg[2:3], arg[2:]
+        if name not in _VALUE_OPTIONS:
+            return None
+        if not equals:
+            index += 1
+            value = argv[index] if index < len(argv) else ""
+        if not value or value.startswith("-"):
+            return None  # missing or odd value: let the full parser explain
+        seen[_VALUE_OPTIONS[name]] = value
+        index += 1
+    return RunRequest(**seen)
+
+
+def profile_name(option: str | None) -> str:
+    """-p, else AWS_PROFILE, else AWS_DEFAULT_PROFILE (the first non-empty), else default."""
+    return option or next((os.environ[n] for n in PROFILE_ENV if os.environ.get(n)), "default")
+
+
+def main() -> NoReturn:
+    argv = sys.argv[1:]
+    request = parse_run(argv)
+    if request is None:
+        from ssoexec import cli
+
+        cli.main(argv)
+    if request.debug:
+        from ssoexec.diagnostics import enable_debug
+
+        enable_debug()
+
+    def run() -> None:
+        from ssoexec.run import run
+
+        run(request.command, profile_name=profile_name(request.profile), region=request.region)
+
+    exit_on_error(run)
+
+
+def exit_on_error(call: Callable[[], object]) -> NoReturn:
+    """Call, then exit; an error becomes two lines on stderr and its exit status, once."""
+    try:
+        status = call()
+    except SsoexecError as error:
+        report(error.message, error.hint)
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as error:
+        if logging.getLogger("ssoexec").isEnabledFor(logging.DEBUG):
+            import traceback
+
+            traceback.print_exc()
+        report(
+            f"unexpected {type(error).__name__}",
+            "run again with --debug for the traceback, and report it",
+        )
+        sys.exit(EXIT_FAILURE)
+    sys.exit(status if isinstance(status, int) else 0)
+
+
+def report(message: str, hint: str) -> None:
+    print(f"ssoexec: error: {' '.join(message.split())}", file=sys.stderr)
+    print(f"hint: {' '.join(hint.split())}", file=sys.stderr, flush=True)

@@ -1,0 +1,110 @@
+"""The console script's fast path must read every input exactly as the typer app does."""
+
+import itertools
+
+import pytest
+import typer
+
+from ssoexec import cli, entry
+
+TOKENS = [
+    "-p",
+    "dev",
+    "-pdev",
+    "--profile",
+    "--profile=dev",
+    "--region",
+    "eu-1",
+    "--region=eu-1",
+    "--debug",
+    "--",
+    "cmd",
+    "-x",
+    "--help",
+    "-",
+    "",
+    "--prof",
+]
+
+
+def typer_reading(argv):
+    """What the typer app makes of argv: (profile, region, debug, command), or None if it
+    would not run a command (help, version, an error, a subcommand)."""
+    command = typer.main.get_command(cli.app)
+    try:
+        ctx = command.make_context("ssoexec", list(argv))
+    except (typer.TyperException, typer.Exit, SystemExit):
+        return None
+    if ctx._protected_args:
+        return None
+    params = ctx.params
+    return entry.profile_name(params["profile"]), params["region"], params["debug"], ctx.args
+
+
+def fast_reading(argv):
+    request = entry.parse_run(list(argv))
+    if request is None:
+        return None
+    return entry.profile_name(request.profile), request.region, request.debug, request.command
+
+
+@pytest.fixture(autouse=True)
+def clean_profile_env(monkeypatch):
+    for name in entry.PROFILE_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["-p", "dev", "--", "env"],
+        ["-pdev", "env", "-p", "x"],
+        ["--profile=dev", "--region", "eu-1", "python", "--version"],
+        ["--debug", "--region=eu-1", "--", "--", "-x"],
+        ["-p", "a", "-p", "b", "cmd"],
+        ["cmd", "--debug"],
+        ["-", "x"],
+    ],
+)
+def test_fast_path_agrees_with_typer(argv):
+    assert fast_reading(argv) == typer_reading(argv)
+
+
+def test_fast_path_agrees_with_typer_on_every_short_combination():
+    checked = 0
+    for length in range(1, 4):
+        for argv in itertools.product(TOKENS, repeat=length):
+            fast = fast_reading(argv)
+            if fast is not None:  # whatever the fast path takes, typer must read alike
+                assert fast == typer_reading(argv), argv
+                checked += 1
+    assert checked > 300
+
+
+def test_fast_path_leaves_everything_else_to_typer():
+    for argv in (
+        ["--help"],
+        ["--version"],
+        ["-x", "cmd"],
+        ["--profile"],
+        ["-p", "--", "x"],
+        ["--debug=1", "x"],
+        ["--prof", "dev", "x"],
+        ["-hp", "dev"],
+    ):
+        assert entry.parse_run(argv) is None, argv
+
+
+def test_profile_from_environment(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_PROFILE", "second")
+    assert entry.profile_name(None) == "second"
+    monkeypatch.setenv("AWS_PROFILE", "")
+    assert entry.profile_name(None) == "second"
+    monkeypatch.setenv("AWS_PROFILE", "first")
+    assert entry.profile_name(None) == "first" == typer_reading(["x"])[0]
+    assert entry.profile_name("flag") == "flag"
+
+
+def test_subcommand_names_match_the_app():
+    assert set(typer.main.get_command(cli.app).commands) == entry.SUBCOMMANDS
