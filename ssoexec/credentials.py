@@ -7,12 +7,15 @@ that a nested run that reuses inherited credentials never loads botocore.
 from __future__ import annotations
 
 import getpass
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from ssoexec.errors import AwsCallError, ConfigError, SsoexecError
 from ssoexec.timestamps import format_timestamp, from_epoch, utcnow
+
+log = logging.getLogger(__name__)
 
 # Clock differences below this are not worth mentioning.
 _SKEW_TOLERANCE = timedelta(minutes=5)
@@ -53,6 +56,12 @@ def fetch_sso_credentials(profile, *, login=None) -> RoleCredentials:
 
     token = sso_token.load_valid_token(profile, login=login)
     client = clients.sso(profile.sso_region)
+    log.debug(
+        "GetRoleCredentials %s/%s at %s",
+        profile.account_id,
+        profile.role_name,
+        client.meta.endpoint_url,
+    )
     with clients.translate_errors(
         f"AWS SSO GetRoleCredentials for role {profile.role_name} in account {profile.account_id}",
         denied_hint=f"check sso_account_id and sso_role_name of profile {profile.name!r}, or ask "
@@ -100,6 +109,7 @@ def _assume_chain(profile, *, region: str | None, login=None) -> RoleCredentials
         params["SerialNumber"] = profile.mfa_serial
         params["TokenCode"] = _prompt_mfa(profile)
     client = clients.sts(region, source)
+    log.debug("AssumeRole %s at %s", profile.role_arn, client.meta.endpoint_url)
     with clients.translate_errors(
         f"STS AssumeRole into {profile.role_arn}",
         denied_hint=f"check that the role trusts the source of profile {profile.name!r}, "

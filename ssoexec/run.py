@@ -29,13 +29,26 @@ def run(command: list[str], *, profile_name: str, region: str | None) -> NoRetur
         from ssoexec.profile import load_profile
 
         profile = load_profile(profile_name)
-        log.debug("profile %s: %s", profile.name, profile.kind)
-        region = environment.resolve_region(region, os.environ, profile.region)
+        log.debug("profile %s", profile)
+        explicit = region
+        region = environment.resolve_region(explicit, os.environ, profile.region)
+        log.debug(
+            "region %s (--region %s, AWS_REGION %s, AWS_DEFAULT_REGION %s, profile %s)",
+            region,
+            explicit,
+            os.environ.get("AWS_REGION"),
+            os.environ.get("AWS_DEFAULT_REGION"),
+            profile.region,
+        )
         credentials = fetch_credentials(profile, region=region)
     env = environment.build_child_env(
         os.environ, profile_name=profile_name, credentials=credentials, region=region
     )
-    log.debug("running %r with %s, region %s", command[0], credentials, region)
+    if log.isEnabledFor(logging.DEBUG):
+        removed = sorted(set(os.environ) - set(env))
+        changed = sorted(k for k in env if os.environ.get(k) != env[k])
+        log.debug("environment: set %s; removed %s", ", ".join(changed), ", ".join(removed))
+        log.debug("exec %r with %s", command, credentials)
     process.exec_command(command, env)
 
 

@@ -150,6 +150,7 @@ def load_valid_token(profile, *, login: Login | None = None) -> AccessToken:
     """A token good for GetRoleCredentials: cached, refreshed, or (with `login`) new."""
     path = cache_path(profile.cache_key)
     token = read_token(path)
+    log.debug("token cache %s: %s", path, token)
     if token is not None and not _needs_work(profile, token):
         return token
     if login is None and not _refreshable(profile, token):
@@ -197,7 +198,7 @@ def _refresh(profile, token: AccessToken) -> tuple[AccessToken | None, str]:
     from ssoexec.errors import AwsCallError
 
     client = clients.oidc(profile.sso_region)
-    log.debug("refreshing the token of sso-session %s", profile.session_name)
+    log.debug("refreshing the token of sso-session %s (CreateToken)", profile.session_name)
     try:
         with clients.translate_errors("refreshing the SSO token"):
             try:
@@ -218,6 +219,7 @@ def _refresh(profile, token: AccessToken) -> tuple[AccessToken | None, str]:
             raise
         log.debug("refresh failed, the token is still valid: %s", error.message)
         return None, error.message
+    log.debug("refreshed: expires in %s s", response["expiresIn"])
     refreshed = replace(
         token,
         start_url=profile.start_url,

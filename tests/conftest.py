@@ -144,3 +144,39 @@ class Sandbox:
 @pytest.fixture
 def sandbox(tmp_path, emulator) -> Sandbox:
     return Sandbox(tmp_path, emulator)
+
+
+def run_in_terminal(argv, env, replies=(), timeout=60):
+    """Run argv with a pseudo-terminal as its controlling terminal, stdin, stdout and stderr
+    (a person at a terminal); answer each (prompt, reply) in turn. Returns (status, output)."""
+    import pty
+    import select
+    import time
+
+    pid, master = pty.fork()
+    if pid == 0:  # the child: a new session whose controlling terminal is the pty
+        try:
+            os.execvpe(argv[0], argv, env)
+        finally:
+            os._exit(127)
+    output = b""
+    pending = list(replies)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if ready:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:  # EIO: the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                output += chunk
+            if pending and pending[0][0].encode() in output:
+                os.write(master, pending.pop(0)[1].encode() + b"\n")
+                output += b"\n<replied>\n"
+        _, status = os.waitpid(pid, 0)
+    finally:
+        os.close(master)
+    return os.waitstatus_to_exitcode(status), output.decode(errors="replace")

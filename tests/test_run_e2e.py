@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from tests.conftest import LEGACY_START_URL, PROBE, PYTHON, SSOEXEC
+from tests.conftest import CONFIG, LEGACY_START_URL, PROBE, PYTHON, SSOEXEC, run_in_terminal
 
 SSO_ADMIN_DEV = "arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_Admin_"
 NO_AWS = {"PROBE_NO_AWS": "1"}
@@ -315,3 +315,45 @@ def test_parallel_runs_refresh_once(sandbox):
     assert [r.returncode for r in results] == [0] * 8, [r.stderr for r in results]
     assert sandbox.emulator.calls["CreateToken"] == 1
     assert sandbox.emulator.calls["GetRoleCredentials"] == 8
+
+
+def test_mfa_code_is_asked_on_the_terminal(sandbox):
+    role = "arn:aws:iam::333333333333:role/Guarded"
+    sandbox.emulator.mfa[role] = ("arn:aws:iam::111111111111:mfa/me", "123456")
+    sandbox.write_config(
+        CONFIG + f"[profile guarded]\nrole_arn = {role}\nsource_profile = dev\n"
+        "mfa_serial = arn:aws:iam::111111111111:mfa/me\n"
+    )
+    sandbox.login("corp")
+    status, output = run_in_terminal(
+        [SSOEXEC, "-p", "guarded", "--", PYTHON, PROBE],
+        sandbox.env,
+        replies=[("Enter MFA code for arn:aws:iam::111111111111:mfa/me: ", "123456")],
+    )
+    assert status == 0, output
+    report = json.loads(output[output.index("{") :])
+    assert report["arn"].startswith("arn:aws:sts::333333333333:assumed-role/Guarded/")
+    assert "123456\r\n" not in output.split("<replied>")[0]  # not echoed
+
+
+def test_python_dash_m_ssoexec(sandbox):
+    sandbox.login("corp")
+    result = subprocess.run(
+        [PYTHON, "-m", "ssoexec", "-p", "dev", "--", "sh", "-c", "exit 4"],
+        env=sandbox.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 4
+
+
+def test_debug_explains_without_secrets(sandbox):
+    sandbox.login("corp", expires_in=300)  # a refresh too
+    result = sandbox.run("--debug", "-p", "dev", "--", "true")
+    assert result.returncode == 0
+    debug = result.stderr.splitlines()
+    assert debug and all(line.startswith("ssoexec: debug: ") for line in debug)
+    assert any("refresh" in line for line in debug)
+    for secret in sandbox.emulator.issued_secrets():
+        assert secret not in result.stderr
