@@ -7,7 +7,9 @@ skips loading typer. Failures are reported once, by entry.exit_on_error.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
+from enum import Enum
 from typing import Annotated, NoReturn
 
 import typer
@@ -99,10 +101,29 @@ def main(argv: list[str]) -> NoReturn:
         try:
             return app(args=argv, prog_name="ssoexec", standalone_mode=False)
         except typer.TyperException as error:  # the parser's usage errors
+            ctx = getattr(error, "ctx", None)
+            where = ctx.command_path if ctx is not None else "ssoexec"
             raise SsoexecError(
-                error.format_message(), "see `ssoexec --help`", exit_code=EXIT_USAGE
+                error.format_message(), f"see `{where} --help`", exit_code=EXIT_USAGE
             ) from None
         except typer.Abort:
             raise KeyboardInterrupt from None
 
     entry.exit_on_error(invoke)
+
+
+class Shell(str, Enum):
+    bash = "bash"
+    zsh = "zsh"
+    fish = "fish"
+    powershell = "powershell"
+
+
+@app.command()
+def completion(
+    shell: Annotated[Shell, typer.Argument(help="bash, zsh, fish or powershell.")],
+) -> None:
+    """Print the shell completion script (see the README for where it goes)."""
+    from ssoexec.completion import script
+
+    sys.stdout.write(script(shell.value))

@@ -18,7 +18,8 @@ from typing import NoReturn
 
 from ssoexec.errors import EXIT_FAILURE, EXIT_INTERRUPTED, SsoexecError
 
-SUBCOMMANDS: frozenset[str] = frozenset()
+SUBCOMMANDS = frozenset({"completion"})
+COMPLETE_PROFILES = "__complete-profiles"  # asked by the shell completion scripts
 _VALUE_OPTIONS = {"-p": "profile", "--profile": "profile", "--region": "region"}
 _FLAGS = {"--debug": "debug"}
 PROFILE_ENV = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")
@@ -69,6 +70,11 @@ def profile_name(option: str | None) -> str:
 
 def main() -> NoReturn:
     argv = sys.argv[1:]
+    if argv[:1] == [COMPLETE_PROFILES]:  # on every <TAB>: keep it fast, no typer, no botocore
+        from ssoexec.completion import print_profile_names
+
+        print_profile_names()
+        sys.exit(0)
     request = parse_run(argv)
     if request is None:
         from ssoexec import cli
