@@ -51,11 +51,36 @@ def fetch_credentials(profile, *, region: str | None = None, login=None) -> Role
 
 
 def fetch_sso_credentials(profile, *, login=None) -> RoleCredentials:
-    """GetRoleCredentials with the profile's SSO token (refreshed or logged in as needed)."""
-    from ssoexec import clients, sso_token
+    """GetRoleCredentials with the profile's SSO token (refreshed or signed in as needed).
 
-    token = sso_token.load_valid_token(profile, login=login)
-    client = clients.sso(profile.sso_region)
+    A token the portal refuses (401) gets one more chance: another refresh or sign-in, then
+    the call again.
+    """
+    from ssoexec import sso_token
+
+    token = sso_token.load_valid_token(profile.session, profile_name=profile.name, login=login)
+    try:
+        return _get_role_credentials(profile, token)
+    except _Refused:
+        token = sso_token.load_valid_token(
+            profile.session, profile_name=profile.name, login=login, refused=token
+        )
+    try:
+        return _get_role_credentials(profile, token)
+    except _Refused:
+        raise sso_token.login_required(
+            profile.session, profile.name, "was refused by AWS SSO (signed out or revoked)"
+        ) from None
+
+
+class _Refused(Exception):
+    """The portal answered 401 to the token."""
+
+
+def _get_role_credentials(profile, token) -> RoleCredentials:
+    from ssoexec import clients
+
+    client = clients.sso(profile.session.region)
     log.debug(
         "GetRoleCredentials %s/%s at %s",
         profile.account_id,
@@ -74,9 +99,7 @@ def fetch_sso_credentials(profile, *, login=None) -> RoleCredentials:
                 roleName=profile.role_name,
             )
         except client.exceptions.UnauthorizedException:
-            raise sso_token.login_required(
-                profile, "was refused by AWS SSO (expired or revoked)"
-            ) from None
+            raise _Refused from None
     role = response["roleCredentials"]
     credentials = RoleCredentials(
         access_key_id=role["accessKeyId"],

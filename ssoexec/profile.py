@@ -15,29 +15,43 @@ from dataclasses import dataclass, field
 from ssoexec.credentials import RoleCredentials
 from ssoexec.errors import ConfigError
 
-_SSO_SESSION_KEYS = ("sso_start_url", "sso_region", "sso_registration_scopes")
 DEFAULT_SCOPES = ("sso:account:access",)
+
+
+@dataclass(frozen=True)
+class SsoSession:
+    """What one SSO sign-in covers: an [sso-session] section, or a legacy profile's start URL.
+    Its token lives in the AWS CLI cache under `cache_key`."""
+
+    start_url: str
+    region: str
+    name: str | None = None  # None: a legacy profile's, whose token cannot be refreshed
+    scopes: tuple[str, ...] | None = None  # sso_registration_scopes, if configured
+
+    @property
+    def cache_key(self) -> str:
+        """What the AWS CLI hashes to name the token file."""
+        return self.name or self.start_url
+
+    @property
+    def refreshable(self) -> bool:
+        return self.name is not None
+
+    def __str__(self) -> str:
+        return f"sso-session {self.name!r}" if self.name else self.start_url
 
 
 @dataclass(frozen=True)
 class SsoProfile:
     name: str
-    start_url: str
-    sso_region: str
+    session: SsoSession
     account_id: str
     role_name: str
-    session_name: str | None  # None: a legacy profile, whose token cannot be refreshed
-    registration_scopes: tuple[str, ...] = DEFAULT_SCOPES
     region: str | None = None
 
     @property
-    def cache_key(self) -> str:
-        """What the AWS CLI hashes to name the token file."""
-        return self.session_name or self.start_url
-
-    @property
     def kind(self) -> str:
-        return "sso-session" if self.session_name else "sso"
+        return "sso-session" if self.session.name else "sso"
 
 
 @dataclass(frozen=True)
@@ -154,19 +168,25 @@ def _sso_profile(name: str, values: dict, config: dict) -> SsoProfile:
     _require(
         name, merged, ("sso_start_url", "sso_region", "sso_account_id", "sso_role_name"), "SSO"
     )
-    scopes = tuple(
-        s.strip() for s in merged.get("sso_registration_scopes", "").split(",") if s.strip()
-    )
     return SsoProfile(
         name=name,
-        start_url=merged["sso_start_url"],
-        sso_region=merged["sso_region"],
+        session=SsoSession(
+            start_url=merged["sso_start_url"],
+            region=merged["sso_region"],
+            name=session_name,
+            scopes=_scopes(merged.get("sso_registration_scopes")),
+        ),
         account_id=str(merged["sso_account_id"]),
         role_name=merged["sso_role_name"],
-        session_name=session_name,
-        registration_scopes=scopes or DEFAULT_SCOPES,
         region=values.get("region"),
     )
+
+
+def _scopes(text: str | None) -> tuple[str, ...] | None:
+    """Comma-separated, blanks dropped, as the AWS CLI reads them; None when not configured."""
+    if text is None:
+        return None
+    return tuple(scope.strip() for scope in text.split(",") if scope.strip())
 
 
 def _role_chain(name: str, values: dict, config: dict, visited: tuple[str, ...]) -> Profile:

@@ -15,7 +15,8 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -146,59 +147,85 @@ def write_token(path: Path, token: AccessToken) -> None:
         raise
 
 
-def load_valid_token(profile, *, login: Login | None = None) -> AccessToken:
-    """A token good for GetRoleCredentials: cached, refreshed, or (with `login`) new."""
-    path = cache_path(profile.cache_key)
+@contextmanager
+def session_lock(session) -> Iterator[None]:
+    """One refresh or sign-in at a time per SSO session, across processes."""
+    with exclusive_lock(
+        lock_path(session.cache_key), timeout=LOCK_TIMEOUT, on_wait=lambda: _tell_waiting(session)
+    ):
+        yield
+
+
+def load_valid_token(
+    session,
+    *,
+    profile_name: str | None = None,
+    login: Login | None = None,
+    refused: AccessToken | None = None,
+) -> AccessToken:
+    """A token good for GetRoleCredentials: cached, refreshed, or (with `login`) new.
+
+    `refused` is a token the portal has just turned down (401): it is not used again.
+    """
+    path = cache_path(session.cache_key)
     token = read_token(path)
     log.debug("token cache %s: %s", path, token)
-    if token is not None and not _needs_work(profile, token):
+    if _usable(session, token, refused):
         return token
-    if login is None and not _refreshable(profile, token):
+    if login is None and not _refreshable(session, token):
         # Nothing to do that needs the lock: use what there is, or say what to do.
-        if token is not None and token.expires_at > utcnow():
+        if _unexpired(token, refused):
             return token
-        raise login_required(profile, _state(token))
-    with exclusive_lock(
-        lock_path(profile.cache_key), timeout=LOCK_TIMEOUT, on_wait=lambda: _tell_waiting(profile)
-    ):
-        token = read_token(path)  # another process may have refreshed or logged in meanwhile
-        if token is not None and not _needs_work(profile, token):
+        raise login_required(session, profile_name, _state(token, refused))
+    with session_lock(session):
+        token = read_token(path)  # another process may have refreshed or signed in meanwhile
+        if _usable(session, token, refused):
             return token
-        reason = _state(token)
-        if _refreshable(profile, token):
-            refreshed, reason = _refresh(profile, token)
+        reason = _state(token, refused)
+        if _refreshable(session, token):
+            refreshed, reason = _refresh(session, token)
             if refreshed is not None:
                 write_token(path, refreshed)
                 return refreshed
-        if token is not None and token.expires_at > utcnow():
+        if _unexpired(token, refused):
             return token  # refresh failed or impossible, but the token still works for now
         if login is not None:
-            return login(profile)
-        raise login_required(profile, reason)
+            return login(session)
+        raise login_required(session, profile_name, reason)
 
 
-def _refreshable(profile, token: AccessToken | None) -> bool:
-    return token is not None and bool(profile.session_name) and token.can_refresh(utcnow())
-
-
-def _state(token: AccessToken | None) -> str:
-    return "is missing" if token is None else f"expired at {format_timestamp(token.expires_at)}"
-
-
-def _needs_work(profile, token: AccessToken) -> bool:
+def _usable(session, token: AccessToken | None, refused: AccessToken | None) -> bool:
+    if not _unexpired(token, refused):
+        return False
     left = token.expires_at - utcnow()
-    if profile.session_name:
-        return left < REFRESH_WINDOW
-    return left <= timedelta(0)
+    return left >= REFRESH_WINDOW if session.refreshable else True
 
 
-def _refresh(profile, token: AccessToken) -> tuple[AccessToken | None, str]:
+def _unexpired(token: AccessToken | None, refused: AccessToken | None) -> bool:
+    if token is None or token.expires_at <= utcnow():
+        return False
+    return refused is None or token.access_token != refused.access_token
+
+
+def _refreshable(session, token: AccessToken | None) -> bool:
+    return token is not None and session.refreshable and token.can_refresh(utcnow())
+
+
+def _state(token: AccessToken | None, refused: AccessToken | None) -> str:
+    if token is None:
+        return "is missing"
+    if refused is not None and token.access_token == refused.access_token:
+        return "was refused by AWS SSO (signed out or revoked)"
+    return f"expired at {format_timestamp(token.expires_at)}"
+
+
+def _refresh(session, token: AccessToken) -> tuple[AccessToken | None, str]:
     """CreateToken with the refresh token; (None, why) when that fails."""
     from ssoexec import clients
     from ssoexec.errors import AwsCallError
 
-    client = clients.oidc(profile.sso_region)
-    log.debug("refreshing the token of sso-session %s (CreateToken)", profile.session_name)
+    client = clients.oidc(session.region)
+    log.debug("refreshing the token of %s (CreateToken)", session)
     try:
         with clients.translate_errors("refreshing the SSO token"):
             try:
@@ -222,8 +249,8 @@ def _refresh(profile, token: AccessToken) -> tuple[AccessToken | None, str]:
     log.debug("refreshed: expires in %s s", response["expiresIn"])
     refreshed = replace(
         token,
-        start_url=profile.start_url,
-        region=profile.sso_region,
+        start_url=session.start_url,
+        region=session.region,
         access_token=response["accessToken"],
         expires_at=utcnow() + timedelta(seconds=int(response["expiresIn"])),
         refresh_token=response.get("refreshToken"),
@@ -231,24 +258,24 @@ def _refresh(profile, token: AccessToken) -> tuple[AccessToken | None, str]:
     return refreshed, ""
 
 
-def _tell_waiting(profile) -> None:
+def _tell_waiting(session) -> None:
     print(
-        f"ssoexec: waiting for another ssoexec to refresh or sign in to {_what(profile)}...",
+        f"ssoexec: waiting for another ssoexec to refresh or sign in to {session}...",
         file=sys.stderr,
         flush=True,
     )
 
 
-def _what(profile) -> str:
-    if profile.session_name:
-        return f"sso-session {profile.session_name!r}"
-    return f"{profile.start_url}"
+def login_command(session, profile_name: str | None) -> str:
+    if profile_name:
+        return f"ssoexec login -p {profile_name}"
+    return f"ssoexec login --sso-session {session.name}"
 
 
-def login_required(profile, reason: str) -> LoginRequired:
+def login_required(session, profile_name: str | None, reason: str) -> LoginRequired:
     return LoginRequired(
-        f"the SSO token for {_what(profile)} {reason}",
-        f"sign in with `aws sso login --profile {profile.name}`, then run again",
-        profile=profile.name,
-        session=profile.session_name,
+        f"the SSO token for {session} {reason}",
+        f"run `{login_command(session, profile_name)}`, then run again",
+        profile=profile_name,
+        session=session.name,
     )

@@ -73,7 +73,7 @@ def test_no_token_yet(sandbox, attempt):
         "-p",
         "dev",
         words="SSO token for sso-session 'corp' is missing",
-        hint="aws sso login --profile dev",
+        hint="ssoexec login -p dev",
     )
     assert sum(sandbox.emulator.calls.values()) == 0
 
@@ -102,7 +102,7 @@ def test_unreadable_token_cache(sandbox, attempt):
 
 def test_expired_token_and_no_person_there(sandbox, attempt):
     sandbox.login(LEGACY_START_URL, refreshable=False, expires_in=-60)
-    attempt("-p", "legacy", words="expired at", hint="aws sso login --profile legacy")
+    attempt("-p", "legacy", words="expired at", hint="ssoexec login -p legacy")
     assert sum(sandbox.emulator.calls.values()) == 0
 
 
@@ -113,16 +113,16 @@ def test_refresh_token_rejected(sandbox, attempt):
         "-p",
         "dev",
         words="AWS rejected its refresh token",
-        hint="aws sso login",
+        hint="ssoexec login -p dev",
         refresh_tried=True,
     )
     assert sandbox.emulator.calls["CreateToken"] == 1
 
 
 def test_token_refused_by_the_portal(sandbox, attempt):
-    path = sandbox.login("corp")
+    path = sandbox.login(LEGACY_START_URL, refreshable=False)
     sandbox.emulator.revoke(json.loads(path.read_text())["accessToken"])
-    attempt("-p", "dev", words="was refused by AWS SSO", hint="aws sso login --profile dev")
+    attempt("-p", "legacy", words="was refused by AWS SSO", hint="ssoexec login -p legacy")
 
 
 def test_role_not_assigned(sandbox, attempt):

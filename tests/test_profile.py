@@ -4,7 +4,13 @@ import pytest
 from botocore.configloader import load_config
 
 from ssoexec.errors import ConfigError
-from ssoexec.profile import BotocoreProfile, RoleChainProfile, SsoProfile, load_profile
+from ssoexec.profile import (
+    BotocoreProfile,
+    RoleChainProfile,
+    SsoProfile,
+    SsoSession,
+    load_profile,
+)
 from tests.conftest import CONFIG, START_URL
 
 
@@ -18,22 +24,20 @@ def test_sso_session_profile(tmp_path):
     profile = resolve(tmp_path, CONFIG, "dev")
     assert profile == SsoProfile(
         name="dev",
-        start_url=START_URL,
-        sso_region="us-east-1",
+        session=SsoSession(START_URL, "us-east-1", "corp", ("sso:account:access",)),
         account_id="111111111111",
         role_name="Admin",
-        session_name="corp",
-        registration_scopes=("sso:account:access",),
         region="eu-west-1",
     )
-    assert profile.cache_key == "corp"
+    assert profile.session.cache_key == "corp"
 
 
 def test_legacy_profile_is_keyed_by_start_url(tmp_path):
     profile = resolve(tmp_path, CONFIG, "legacy")
     assert isinstance(profile, SsoProfile)
-    assert profile.session_name is None
-    assert profile.cache_key == profile.start_url
+    assert profile.session.name is None
+    assert profile.session.scopes is None
+    assert profile.session.cache_key == profile.session.start_url
 
 
 def test_role_chain_of_any_depth(tmp_path):
@@ -85,7 +89,7 @@ def test_scopes_are_split_and_stripped(tmp_path):
         "sso_registration_scopes = sso:account:access, codewhisperer:x ,",
     )
     profile = resolve(tmp_path, text, "dev")
-    assert profile.registration_scopes == ("sso:account:access", "codewhisperer:x")
+    assert profile.session.scopes == ("sso:account:access", "codewhisperer:x")
 
 
 BAD = [

@@ -357,3 +357,14 @@ def test_debug_explains_without_secrets(sandbox):
     assert any("refresh" in line for line in debug)
     for secret in sandbox.emulator.issued_secrets():
         assert secret not in result.stderr
+
+
+def test_token_refused_by_the_portal_is_refreshed_and_the_call_retried(sandbox):
+    path = sandbox.login("corp")
+    revoked = json.loads(path.read_text())["accessToken"]
+    sandbox.emulator.revoke(revoked)
+    report = sandbox.probe("-p", "dev")
+    assert report["account"] == "111111111111"
+    assert sandbox.emulator.calls["GetRoleCredentials"] == 2
+    assert sandbox.emulator.calls["CreateToken"] == 1
+    assert json.loads(path.read_text())["accessToken"] != revoked
