@@ -10,13 +10,16 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from enum import Enum
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from typer.core import TyperGroup
 
 from ssoexec import __version__, entry
 from ssoexec.errors import EXIT_USAGE, SsoexecError
+
+if TYPE_CHECKING:
+    from ssoexec.profile import SsoSession
 
 
 class _CommandOrSubcommand(TyperGroup):
@@ -49,6 +52,12 @@ class Options:
     profile: str
     region: str | None
     debug: bool
+    login: str
+
+
+class LoginMode(str, Enum):
+    auto = "auto"
+    never = "never"
 
 
 def _show_version(value: bool) -> None:
@@ -75,6 +84,15 @@ def root(
     region: Annotated[
         str | None, typer.Option("--region", help="Region the command sees (AWS_REGION).")
     ] = None,
+    login: Annotated[
+        LoginMode | None,
+        typer.Option(
+            "--login",
+            envvar="SSOEXEC_LOGIN",
+            help="auto: sign in when needed if a person is at a terminal (not in CI); "
+            "never: fail at once.  [default: auto]",
+        ),
+    ] = None,
     debug: Annotated[
         bool, typer.Option("--debug", help="Diagnostics on stderr, secrets redacted.")
     ] = False,
@@ -87,11 +105,16 @@ def root(
         from ssoexec.diagnostics import enable_debug
 
         enable_debug()
-    ctx.obj = Options(profile=entry.profile_name(profile), region=region, debug=debug)
+    ctx.obj = Options(
+        profile=entry.profile_name(profile),
+        region=region,
+        debug=debug,
+        login=entry.login_mode(login.value if login else None),
+    )
     if ctx.invoked_subcommand is None:
         from ssoexec.run import run
 
-        run(ctx.args, profile_name=ctx.obj.profile, region=ctx.obj.region)
+        run(ctx.args, profile_name=ctx.obj.profile, region=ctx.obj.region, login=ctx.obj.login)
 
 
 def main(argv: list[str]) -> NoReturn:
@@ -127,3 +150,76 @@ def completion(
     from ssoexec.completion import script
 
     sys.stdout.write(script(shell.value))
+
+
+SsoSessionOption = Annotated[
+    str | None,
+    typer.Option("--sso-session", help="An [sso-session NAME] of the config, instead of -p."),
+]
+
+
+@app.command()
+def login(
+    ctx: typer.Context,
+    profile: ProfileOption = None,
+    sso_session: SsoSessionOption = None,
+    device_code: Annotated[
+        bool, typer.Option("--device-code", help="Sign in with a code instead of a redirect.")
+    ] = False,
+    no_browser: Annotated[
+        bool, typer.Option("--no-browser", help="Print the sign-in link; open no browser.")
+    ] = False,
+) -> None:
+    """Sign in to AWS SSO (writes the AWS CLI's token cache; `aws sso login` alike)."""
+    from ssoexec import login as flows
+    from ssoexec import sso_token
+
+    session, profile_name = _session_for(ctx, profile, sso_session)
+    with sso_token.session_lock(session):
+        flows.sign_in(
+            session,
+            device_code=device_code,
+            open_browser=not no_browser,
+            profile_name=profile_name,
+        )
+
+
+@app.command()
+def logout(
+    ctx: typer.Context,
+    profile: ProfileOption = None,
+    sso_session: SsoSessionOption = None,
+    all_sessions: Annotated[
+        bool, typer.Option("--all", help="Sign out of every SSO session in the cache.")
+    ] = False,
+) -> None:
+    """Sign out: end the SSO session at AWS and delete its cached token."""
+    from ssoexec import login as flows
+
+    if all_sessions:
+        if profile or sso_session:
+            raise _usage(ctx, "--all takes no -p or --sso-session")
+        if not flows.sign_out_all():
+            print("ssoexec: no SSO token to sign out of", file=sys.stderr)
+        return
+    session, _ = _session_for(ctx, profile, sso_session)
+    if not flows.sign_out(session):
+        print(f"ssoexec: not signed in to {session}", file=sys.stderr)
+
+
+def _session_for(
+    ctx: typer.Context, profile: str | None, sso_session: str | None
+) -> tuple[SsoSession, str | None]:
+    """The SSO session named by --sso-session, or the one the profile signs in with."""
+    from ssoexec import profile as profiles
+
+    if profile and sso_session:
+        raise _usage(ctx, "give -p or --sso-session, not both")
+    if sso_session:
+        return profiles.load_sso_session(sso_session), None
+    name = profile or ctx.obj.profile
+    return profiles.sso_session_of(profiles.load_profile(name)), name
+
+
+def _usage(ctx: typer.Context, message: str) -> SsoexecError:
+    return SsoexecError(message, f"see `{ctx.command_path} --help`", exit_code=EXIT_USAGE)

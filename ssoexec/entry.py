@@ -18,9 +18,10 @@ from typing import NoReturn
 
 from ssoexec.errors import EXIT_FAILURE, EXIT_INTERRUPTED, SsoexecError
 
-SUBCOMMANDS = frozenset({"completion"})
+SUBCOMMANDS = frozenset({"completion", "login", "logout"})
 COMPLETE_PROFILES = "__complete-profiles"  # asked by the shell completion scripts
-_VALUE_OPTIONS = {"-p": "profile", "--profile": "profile", "--region": "region"}
+_VALUE_OPTIONS = {"-p": "profile", "--profile": "profile", "--region": "region", "--login": "login"}
+LOGIN_MODES = ("auto", "never")
 _FLAGS = {"--debug": "debug"}
 PROFILE_ENV = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")
 
@@ -29,6 +30,7 @@ PROFILE_ENV = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")
 class RunRequest:
     profile: str | None = None
     region: str | None = None
+    login: str | None = None
     debug: bool = False
     command: list[str] = field(default_factory=list)
 
@@ -58,6 +60,8 @@ def parse_run(argv: list[str]) -> RunRequest | None:
             value = argv[index] if index < len(argv) else ""
         if not value or value.startswith("-"):
             return None  # missing or odd value: let the full parser explain
+        if name == "--login" and value not in LOGIN_MODES:
+            return None
         seen[_VALUE_OPTIONS[name]] = value
         index += 1
     return RunRequest(**seen)
@@ -68,6 +72,11 @@ def profile_name(option: str | None) -> str:
     return option or next((os.environ[n] for n in PROFILE_ENV if os.environ.get(n)), "default")
 
 
+def login_mode(option: str | None) -> str:
+    """--login, else SSOEXEC_LOGIN, else auto."""
+    return option or os.environ.get("SSOEXEC_LOGIN") or "auto"
+
+
 def main() -> NoReturn:
     argv = sys.argv[1:]
     if argv[:1] == [COMPLETE_PROFILES]:  # on every <TAB>: keep it fast, no typer, no botocore
@@ -76,7 +85,7 @@ def main() -> NoReturn:
         print_profile_names()
         sys.exit(0)
     request = parse_run(argv)
-    if request is None:
+    if request is None or login_mode(request.login) not in LOGIN_MODES:
         from ssoexec import cli
 
         cli.main(argv)
@@ -88,7 +97,12 @@ def main() -> NoReturn:
     def run() -> None:
         from ssoexec.run import run
 
-        run(request.command, profile_name=profile_name(request.profile), region=request.region)
+        run(
+            request.command,
+            profile_name=profile_name(request.profile),
+            region=request.region,
+            login=login_mode(request.login),
+        )
 
     exit_on_error(run)
 

@@ -267,3 +267,43 @@ def _unknown_profile(name: str, profiles: dict, referrer: str | None) -> ConfigE
     else:
         hint = f"{config_path()} has no profiles: `aws configure sso` writes one"
     return ConfigError(f"{where} {name!r} is not in {config_path()}", hint)
+
+
+def sso_session_of(profile: Profile) -> SsoSession:
+    """The SSO session a profile signs in with, at the root of its role chain."""
+    while isinstance(profile, RoleChainProfile) and profile.source is not None:
+        profile = profile.source
+    if isinstance(profile, SsoProfile):
+        return profile.session
+    raise ConfigError(
+        f"profile {profile.name!r} does not use SSO ({profile.kind}), so there is nothing to "
+        "sign in to",
+        "pick a profile with sso_session or sso_start_url, or name one with --sso-session",
+    )
+
+
+def load_sso_session(name: str, config: dict | None = None) -> SsoSession:
+    """An [sso-session NAME] section of the config."""
+    config = load_config() if config is None else config
+    sessions = config.get("sso_sessions", {})
+    if name not in sessions:
+        close = difflib.get_close_matches(name, list(sessions), n=1)
+        raise ConfigError(
+            f"sso-session {name!r} is not in {config_path()}",
+            f"did you mean {close[0]!r}?"
+            if close
+            else f"add an [sso-session {name}] section with sso_start_url and sso_region",
+        )
+    values = sessions[name]
+    missing = [key for key in ("sso_start_url", "sso_region") if not values.get(key)]
+    if missing:
+        raise ConfigError(
+            f"sso-session {name!r} is missing {', '.join(missing)}",
+            f"add {' and '.join(missing)} to [sso-session {name}] in {config_path()}",
+        )
+    return SsoSession(
+        start_url=values["sso_start_url"],
+        region=values["sso_region"],
+        name=name,
+        scopes=_scopes(values.get("sso_registration_scopes")),
+    )

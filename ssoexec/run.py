@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from typing import NoReturn
 
 from ssoexec import environment, process
@@ -16,8 +17,14 @@ from ssoexec import environment, process
 log = logging.getLogger(__name__)
 
 
-def run(command: list[str], *, profile_name: str, region: str | None) -> NoReturn:
-    """Resolve the profile's credentials and exec `command` (the user's shell if empty)."""
+def run(
+    command: list[str], *, profile_name: str, region: str | None, login: str = "auto"
+) -> NoReturn:
+    """Resolve the profile's credentials and exec `command` (the user's shell if empty).
+
+    `login` "auto" signs in when the SSO token is missing, expired or refused, if a person
+    is there to do it; "never" (or nobody there: CI, no terminal) fails at once instead.
+    """
     if not command:
         command = [user_shell()]
     credentials = environment.inherited_credentials(os.environ, profile_name)
@@ -40,7 +47,9 @@ def run(command: list[str], *, profile_name: str, region: str | None) -> NoRetur
             os.environ.get("AWS_DEFAULT_REGION"),
             profile.region,
         )
-        credentials = fetch_credentials(profile, region=region)
+        credentials = fetch_credentials(
+            profile, region=region, login=_sign_in_if_possible(login, profile_name)
+        )
     env = environment.build_child_env(
         os.environ, profile_name=profile_name, credentials=credentials, region=region
     )
@@ -54,3 +63,22 @@ def run(command: list[str], *, profile_name: str, region: str | None) -> NoRetur
 
 def user_shell() -> str:
     return os.environ.get("SHELL") or "/bin/sh"
+
+
+def person_there() -> bool:
+    """Someone at a terminal who can finish a sign-in: never in CI, never without a TTY."""
+    if os.environ.get("CI"):
+        return False
+    return sys.stdin.isatty() or sys.stderr.isatty()
+
+
+def _sign_in_if_possible(mode: str, profile_name: str):
+    if mode != "auto" or not person_there():
+        return None
+
+    def sign_in(session):
+        from ssoexec.login import sign_in
+
+        return sign_in(session, profile_name=profile_name)
+
+    return sign_in

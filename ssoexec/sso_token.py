@@ -101,10 +101,6 @@ def cache_path(cache_key: str) -> Path:
     return cache_dir() / (hashlib.sha1(cache_key.encode("utf-8")).hexdigest() + ".json")  # noqa: S324
 
 
-def lock_path(cache_key: str) -> Path:
-    return cache_path(cache_key).with_suffix(".lock")
-
-
 def read_token(path: Path) -> AccessToken | None:
     """The cached token, or None when there is none. A token being rewritten in place by the
     AWS CLI can be read half-written, so a file that does not parse is read once more."""
@@ -134,11 +130,17 @@ def read_token(path: Path) -> AccessToken | None:
 
 def write_token(path: Path, token: AccessToken) -> None:
     """Atomically (temp file + rename), mode 0600, in the AWS CLI's format."""
+    write_private_json(path, token.to_cache())
+
+
+def write_private_json(path: Path, data: dict) -> None:
+    """Write `data` as JSON to `path` atomically (temp file + rename) with mode 0600, so that
+    a reader sees the old file or the new one, never half of either."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".ssoexec-", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(token.to_cache(), out)
+            json.dump(data, out)
             out.flush()
             os.fsync(out.fileno())
         os.replace(temp, path)
@@ -149,11 +151,14 @@ def write_token(path: Path, token: AccessToken) -> None:
 
 @contextmanager
 def session_lock(session) -> Iterator[None]:
-    """One refresh or sign-in at a time per SSO session, across processes."""
-    with exclusive_lock(
-        lock_path(session.cache_key), timeout=LOCK_TIMEOUT, on_wait=lambda: _tell_waiting(session)
-    ):
+    """One refresh, sign-in or sign-out at a time per SSO session, across processes."""
+    with token_file_lock(cache_path(session.cache_key), on_wait=lambda: _tell_waiting(session)):
         yield
+
+
+def token_file_lock(path: Path, on_wait=None):
+    """The lock beside a token file: <sha1>.lock next to <sha1>.json."""
+    return exclusive_lock(path.with_suffix(".lock"), timeout=LOCK_TIMEOUT, on_wait=on_wait)
 
 
 def load_valid_token(

@@ -29,6 +29,7 @@ def ran(tmp_path, monkeypatch):
     for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(clients, "_sessions", {})
+    monkeypatch.setattr(clients, "_active", [None])
     record = Ran()
 
     def run_child(argv, env):

@@ -1,0 +1,431 @@
+"""Signing in to an SSO session: Authorization Code + PKCE, or the device code flow.
+
+Both end in the AWS CLI's token file (~/.aws/sso/cache/<sha1>.json) and reuse its client
+registration file, so `aws sso login` and `ssoexec login` are interchangeable. The caller holds
+the session's lock (sso_token.session_lock): one sign-in at a time per session.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import secrets
+import string
+import sys
+import threading
+import time
+import uuid
+import webbrowser
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+from ssoexec import clients
+from ssoexec.errors import SsoexecError
+from ssoexec.profile import DEFAULT_SCOPES, SsoSession
+from ssoexec.sso_token import (
+    AccessToken,
+    cache_dir,
+    cache_path,
+    login_command,
+    token_file_lock,
+    write_private_json,
+    write_token,
+)
+from ssoexec.timestamps import format_timestamp, from_epoch, parse_timestamp, utcnow
+
+PKCE_GRANTS = ["authorization_code", "refresh_token"]
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+REGISTRATION_MARGIN = timedelta(minutes=15)  # as the AWS CLI: re-register this close to expiry
+PKCE_TIMEOUT = 600.0  # seconds the AWS CLI waits for the browser
+_VERIFIER_ALPHABET = string.ascii_letters + string.digits + "-._~"
+
+
+def sign_in(
+    session: SsoSession,
+    *,
+    device_code: bool = False,
+    open_browser: bool = True,
+    profile_name: str | None = None,
+) -> AccessToken:
+    """Sign in (PKCE where a local browser can reach us, else device code); write the token."""
+    browser_here = browser_on_this_machine()
+    use_device = device_code or not session.refreshable or not browser_here
+    open_browser = open_browser and browser_here  # never a console browser over our output
+    flow = "device code" if use_device else "browser (PKCE)"
+    _say(f"signing in to {session} at {session.start_url} ({flow})")
+    again = login_command(session, profile_name)
+    client = clients.oidc(session.region)
+    with clients.translate_errors("signing in to AWS SSO"):
+        if use_device:
+            token = _device_flow(client, session, open_browser, again)
+        else:
+            token = _pkce_flow(client, session, open_browser, again)
+    write_token(cache_path(session.cache_key), token)
+    minutes = int((token.expires_at - utcnow()).total_seconds() // 60)
+    _say(f"signed in to {session}; the token is valid for {minutes} min")
+    return token
+
+
+def browser_on_this_machine() -> bool:
+    """Whether a browser opened from here runs on this machine, so that it can reach a
+    listener on 127.0.0.1: not over SSH, not inside a container, not on a Linux box without
+    a display (where webbrowser would start a console browser in our terminal)."""
+    if os.environ.get("BROWSER"):
+        return True  # the user named the browser to use
+    if any(os.environ.get(v) for v in ("SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY")):
+        return False
+    if Path("/.dockerenv").exists() or Path("/run/.containerenv").exists():
+        return False
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+# Client registration, shared with the AWS CLI
+
+
+@dataclass(frozen=True)
+class Registration:
+    client_id: str
+    client_secret: str
+    expires_at: datetime
+
+
+def registration_path(session: SsoSession) -> Path:
+    """The AWS CLI's registration cache name (CLI >= 2.7.32), in the token cache directory."""
+    key = {
+        "tool": "botocore",
+        "startUrl": session.start_url,
+        "region": session.region,
+        "scopes": list(session.scopes) if session.scopes is not None else None,
+        "session_name": session.name,
+    }
+    digest = hashlib.sha1(json.dumps(key, sort_keys=True).encode("utf-8")).hexdigest()  # noqa: S324
+    return cache_dir() / f"{digest}.json"
+
+
+def _registration(client, session: SsoSession, *, pkce: bool) -> Registration:
+    """The cached registration if still valid for this flow, else a new one (cached)."""
+    path = registration_path(session)
+    try:
+        cached = json.loads(path.read_text(encoding="utf-8"))
+        grants_match = ("authorization_code" in cached.get("grantTypes", [])) == pkce
+        expires = parse_timestamp(cached["expiresAt"])
+        if grants_match and expires - utcnow() > REGISTRATION_MARGIN:
+            return Registration(cached["clientId"], cached["clientSecret"], expires)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass  # none, unreadable or stale: register anew
+    name = f"ssoexec-{session.name or int(time.time())}"
+    record: dict = {}
+    if pkce:
+        scopes = list(session.scopes or DEFAULT_SCOPES)
+        response = client.register_client(
+            clientName=name,
+            clientType="public",
+            grantTypes=PKCE_GRANTS,
+            redirectUris=["http://127.0.0.1/oauth/callback"],
+            issuerUrl=session.start_url,
+            scopes=scopes,
+        )
+        record = {"scopes": scopes, "grantTypes": PKCE_GRANTS}
+    elif session.scopes:
+        response = client.register_client(
+            clientName=name, clientType="public", scopes=list(session.scopes)
+        )
+        record = {"scopes": list(session.scopes)}
+    else:
+        response = client.register_client(clientName=name, clientType="public")
+    registration = Registration(
+        response["clientId"],
+        response["clientSecret"],
+        from_epoch(response["clientSecretExpiresAt"]),
+    )
+    data = {
+        "clientId": registration.client_id,
+        "clientSecret": registration.client_secret,
+        "expiresAt": format_timestamp(registration.expires_at),
+        **record,
+    }
+    write_private_json(path, data)
+    return registration
+
+
+def _token(session: SsoSession, registration: Registration, response: dict) -> AccessToken:
+    return AccessToken(
+        start_url=session.start_url,
+        region=session.region,
+        access_token=response["accessToken"],
+        expires_at=utcnow() + timedelta(seconds=int(response["expiresIn"])),
+        client_id=registration.client_id,
+        client_secret=registration.client_secret,
+        registration_expires_at=registration.expires_at,
+        refresh_token=response.get("refreshToken"),
+    )
+
+
+# Device code
+
+
+def _device_flow(client, session: SsoSession, open_browser: bool, again: str) -> AccessToken:
+    registration = _registration(client, session, pkce=False)
+    auth = client.start_device_authorization(
+        clientId=registration.client_id,
+        clientSecret=registration.client_secret,
+        startUrl=session.start_url,
+    )
+    code, url = auth["userCode"], auth.get("verificationUriComplete") or auth["verificationUri"]
+    _say(f"open {url} and check that it shows the code {code}")
+    if open_browser:
+        _open_browser(url)
+    interval = max(int(auth.get("interval") or 5), 1)
+    deadline = time.monotonic() + int(auth.get("expiresIn") or 600)
+    with _Progress(f"waiting for approval of code {code}", deadline) as progress:
+        while True:
+            if not progress.sleep(interval):
+                raise _expired(session, again)
+            try:
+                response = client.create_token(
+                    grantType=DEVICE_GRANT,
+                    clientId=registration.client_id,
+                    clientSecret=registration.client_secret,
+                    deviceCode=auth["deviceCode"],
+                )
+                return _token(session, registration, response)
+            except client.exceptions.AuthorizationPendingException:
+                continue
+            except client.exceptions.SlowDownException:
+                interval += 5
+            except client.exceptions.ExpiredTokenException:
+                raise _expired(session, again) from None
+            except client.exceptions.AccessDeniedException:
+                raise _denied(session, again) from None
+
+
+# Authorization code + PKCE
+
+
+def authorize_url(
+    oidc_endpoint: str,
+    *,
+    client_id: str,
+    redirect_uri: str,
+    state: str,
+    challenge: str,
+    scopes: list[str],
+) -> str:
+    """The AWS CLI's authorize URL: the OIDC endpoint's host, these parameters in this order."""
+    base = urlsplit(oidc_endpoint)
+    params = [
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", redirect_uri),
+        ("state", state),
+        ("code_challenge_method", "S256"),
+        ("scopes", " ".join(scopes)),
+        ("code_challenge", challenge),
+    ]
+    query = "&".join(f"{k}={quote(v, safe='-._~')}" for k, v in params)
+    return f"{base.scheme}://{base.netloc}/authorize?{query}"
+
+
+def pkce_pair() -> tuple[str, str]:
+    """(code verifier, S256 challenge) as RFC 7636 and the AWS CLI make them."""
+    verifier = "".join(secrets.choice(_VERIFIER_ALPHABET) for _ in range(64))
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return verifier, base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+
+
+def _pkce_flow(client, session: SsoSession, open_browser: bool, again: str) -> AccessToken:
+    from ssoexec.loopback import Listener
+
+    registration = _registration(client, session, pkce=True)
+    verifier, challenge = pkce_pair()
+    state = str(uuid.uuid4())
+    with Listener(state) as listener:  # bound before the browser opens
+        url = authorize_url(
+            client.meta.endpoint_url,
+            client_id=registration.client_id,
+            redirect_uri=listener.redirect_uri,
+            state=state,
+            challenge=challenge,
+            scopes=list(session.scopes or DEFAULT_SCOPES),
+        )
+        _say(f"sign in at: {url}")
+        if open_browser:
+            _open_browser(url)
+        deadline = time.monotonic() + PKCE_TIMEOUT
+        with _Progress("waiting for the browser", deadline) as progress:
+            callback = None
+            while callback is None:
+                left = progress.tick()
+                if left <= 0:
+                    raise SsoexecError(
+                        f"gave up waiting for the browser to finish signing in to {session}",
+                        f"run `{again}` again and complete the sign-in in the browser",
+                    )
+                callback = listener.wait(timeout=left)
+                if listener.wrong_state_seen.is_set():
+                    listener.wrong_state_seen.clear()
+                    progress.say("ignored a browser callback that is not from this sign-in")
+        if callback.error or not callback.code:
+            listener.finish(False)
+            raise _denied(session, again, callback.error)
+        try:
+            response = client.create_token(
+                grantType="authorization_code",
+                clientId=registration.client_id,
+                clientSecret=registration.client_secret,
+                code=callback.code,
+                redirectUri=listener.redirect_uri,
+                codeVerifier=verifier,
+            )
+        except client.exceptions.InvalidGrantException:
+            listener.finish(False)
+            raise SsoexecError(
+                f"sign-in to {session} failed: AWS refused the authorization code (it was "
+                "not issued for this sign-in)",
+                f"run `{again}` again, and use only the link it prints",
+            ) from None
+        except BaseException:
+            listener.finish(False)
+            raise
+        listener.finish(True)
+        return _token(session, registration, response)
+
+
+# Talking to the person
+
+
+def _say(text: str) -> None:
+    print(f"ssoexec: {text}", file=sys.stderr, flush=True)
+
+
+def _open_browser(url: str) -> None:
+    """In the background: a BROWSER command may not return until the page is done."""
+
+    def run() -> None:
+        try:
+            opened = webbrowser.open_new_tab(url)
+        except Exception:
+            opened = False
+        if not opened:
+            _say("could not open a browser: open the link above yourself")
+
+    threading.Thread(target=run, daemon=True).start()
+
+
+class _Progress:
+    """Waiting, shown on stderr: a live countdown on a terminal, else one line a minute."""
+
+    def __init__(self, what: str, deadline: float) -> None:
+        self.what = what
+        self.deadline = deadline
+        self.live = sys.stderr.isatty()
+        self._last_line = 0.0
+
+    def __enter__(self) -> _Progress:
+        self._show()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.live:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+    def tick(self) -> float:
+        """Seconds to wait before the next look (at most 1), or 0 when the time is up."""
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            return 0.0
+        self._show()
+        return min(1.0, left)
+
+    def sleep(self, seconds: float) -> bool:
+        """Sleep, showing progress; False if the time ran out first."""
+        end = time.monotonic() + seconds
+        while (now := time.monotonic()) < end:
+            step = self.tick()
+            if step <= 0:
+                return False
+            time.sleep(min(step, end - now))
+        return True
+
+    def say(self, text: str) -> None:
+        if self.live:
+            sys.stderr.write("\r\033[K")
+        _say(text)
+
+    def _show(self) -> None:
+        left = max(0, int(self.deadline - time.monotonic()))
+        text = f"ssoexec: {self.what} ({left // 60}:{left % 60:02d} left, Ctrl-C to cancel)"
+        if self.live:
+            sys.stderr.write(f"\r\033[K{text}")
+            sys.stderr.flush()
+        elif time.monotonic() - self._last_line >= 60:
+            print(text, file=sys.stderr, flush=True)
+            self._last_line = time.monotonic()
+
+
+def _denied(session: SsoSession, again: str, error: str | None = None) -> SsoexecError:
+    said = f" ({error})" if error and error != "access_denied" else ""
+    return SsoexecError(
+        f"sign-in to {session} was denied in the browser{said}",
+        f"run `{again}` again and choose Allow",
+    )
+
+
+def _expired(session: SsoSession, again: str) -> SsoexecError:
+    return SsoexecError(
+        f"the sign-in request for {session} expired before it was approved",
+        f"run `{again}` again and approve it within the time shown",
+    )
+
+
+# Signing out
+
+
+def sign_out(session: SsoSession) -> bool:
+    """Log the session's token out of the portal, then delete the token file (the client
+    registration stays, as with `aws sso logout`). False when there was no token."""
+    return _sign_out_file(cache_path(session.cache_key))
+
+
+def sign_out_all() -> int:
+    """Every token in the cache, as `aws sso logout` does; how many there were."""
+    return sum(_sign_out_file(path) for path in sorted(cache_dir().glob("*.json")))
+
+
+def _sign_out_file(path: Path) -> bool:
+    with token_file_lock(path):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        if not isinstance(data, dict) or "accessToken" not in data:
+            return False  # a client registration, or not ours to judge
+        if data.get("region"):
+            _portal_logout(data["region"], data["accessToken"], data.get("startUrl", path.name))
+        path.unlink(missing_ok=True)
+        _say(f"signed out of {data.get('startUrl') or path.name}")
+        return True
+
+
+def _portal_logout(region: str, access_token: str, what: str) -> None:
+    client = clients.sso(region)
+    try:
+        # An already expired or revoked token (401) has nothing left to end.
+        with (
+            clients.translate_errors("AWS SSO Logout"),
+            suppress(client.exceptions.UnauthorizedException),
+        ):
+            client.logout(accessToken=access_token)
+    except SsoexecError as error:
+        _say(
+            f"warning: {error.message}; the token for {what} is deleted here but AWS may "
+            "honour it until it expires"
+        )
