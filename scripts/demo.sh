@@ -18,10 +18,9 @@ trap cleanup EXIT
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
 
-# 1. The emulator, with a signed-in SSO session "demo" (as `aws sso login` leaves it).
+# 1. The emulator of AWS SSO, SSO-OIDC and STS.
 start_url=https://d-demo000001.awsapps.com/start
-(cd "$repo" && exec python -m tests.emulator --port-file "$scratch/url" \
-  --seed-session demo --start-url "$start_url" --home "$scratch/home") &
+(cd "$repo" && exec python -m tests.emulator --port-file "$scratch/url") &
 emulator_pid=$!
 for _ in $(seq 100); do [ -s "$scratch/url" ] && break; sleep 0.1; done
 url=$(cat "$scratch/url")
@@ -47,7 +46,17 @@ EOF
 step cat ~/.aws/config
 cat "$HOME/.aws/config"
 
-# 3. Any command, with the role's credentials in its environment only.
+# 3. Sign in. The "browser" is a script that opens the link and follows the redirect back to
+#    ssoexec, as a person clicking "Allow" would (the emulator approves every request).
+printf '#!/bin/sh\nexec python "%s/tests/browser.py" "$@"\n' "$repo" > "$scratch/browser"
+chmod +x "$scratch/browser"
+export BROWSER="$scratch/browser" BROWSER_LOG="$scratch/browser.log"
+step ssoexec login -p demo
+ssoexec login -p demo
+step "ls ~/.aws/sso/cache"
+ls "$HOME/.aws/sso/cache"
+
+# 4. Any command, with the role's credentials in its environment only.
 whoami_py='import boto3; print("caller:", boto3.client("sts").get_caller_identity()["Arn"])'
 step "ssoexec -p demo -- python -c '$whoami_py'"
 ssoexec -p demo -- python -c "$whoami_py"

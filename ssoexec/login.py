@@ -56,8 +56,8 @@ def sign_in(
     browser_here = browser_on_this_machine()
     use_device = device_code or not session.refreshable or not browser_here
     open_browser = open_browser and browser_here  # never a console browser over our output
-    flow = "device code" if use_device else "browser (PKCE)"
-    _say(f"signing in to {session} at {session.start_url} ({flow})")
+    flow = "a device code" if use_device else "the browser (PKCE)"
+    _say(f"signing in to {session} at {session.start_url} with {flow}")
     again = login_command(session, profile_name)
     client = clients.oidc(session.region)
     with clients.translate_errors("signing in to AWS SSO"):

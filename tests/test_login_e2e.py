@@ -359,7 +359,7 @@ def test_ssh_session_signs_in_with_a_device_code(sandbox, tmp_path):
     sandbox.env.update(SSH_CONNECTION="10.0.0.1 5555 10.0.0.2 22")
     child = start(sandbox, "login", "-p", "dev")
     said = read_until(child.stderr, "shows the code")
-    assert "(device code)" in said
+    assert "with a device code" in said
     sandbox.emulator.approve_device(re.search(r"code ([A-Z]{4}-[A-Z]{4})", said).group(1))
     assert child.wait(timeout=30) == 0
     assert sandbox.emulator.calls["Authorize"] == 0
