@@ -1,11 +1,15 @@
-"""Shell completion: the scripts in shell/ (installed as ssoexec.shell), and the profile names
-they ask for, read from the local config files only (no network, no botocore session)."""
+"""Shell completion: the scripts in shell/ (installed as ssoexec.shell), and the names they ask
+for on every <TAB>, read from the local config files only (no network, no botocore session).
+
+The scripts run `ssoexec __complete-profiles` for profile names and
+`ssoexec __complete-profiles --sso-sessions` for sso-session names. Names follow botocore's own
+rules (its config loader underneath), so they are exactly the ones ssoexec accepts.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
-from importlib.resources import files
 
 SCRIPTS = {
     "bash": "ssoexec.bash",
@@ -13,34 +17,48 @@ SCRIPTS = {
     "fish": "ssoexec.fish",
     "powershell": "ssoexec.ps1",
 }
+SSO_SESSIONS = "--sso-sessions"  # the hook's one option: sso-session names instead of profiles
 
 
 def script(shell: str) -> str:
     """The completion script for `shell`, as installed with this version."""
+    from importlib.resources import files  # not on the per-<TAB> path: it costs 3 ms
+
     return files("ssoexec.shell").joinpath(SCRIPTS[shell]).read_text(encoding="utf-8")
 
 
-def profile_names() -> list[str]:
-    """Profile names from AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE, sorted."""
+def _sections(path: str) -> dict:
+    """The sections of an INI file as botocore reads it; {} when missing, unreadable or broken."""
     from botocore.configloader import raw_config_parse
 
-    names: set[str] = set()
-    config = os.path.expanduser(os.environ.get("AWS_CONFIG_FILE") or "~/.aws/config")
-    credentials = os.path.expanduser(
-        os.environ.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials"
-    )
-    for path, prefixed in ((config, True), (credentials, False)):
-        try:
-            sections = raw_config_parse(path)
-        except Exception:  # noqa: S112 - a broken file must not break the user's <TAB>
-            continue
-        for section in sections:
-            if not prefixed or section == "default":
-                names.add(section)
-            elif section.startswith("profile "):
-                names.add(section[len("profile ") :].strip().strip('"'))
-    return sorted(names)
+    try:
+        return raw_config_parse(path, parse_subsections=False)
+    except Exception:  # a broken file must not break the user's <TAB>
+        return {}
 
 
-def print_profile_names() -> None:
-    sys.stdout.write("".join(f"{name}\n" for name in profile_names()))
+def _config() -> dict:
+    """The config file (AWS_CONFIG_FILE, else ~/.aws/config) as botocore's profile map."""
+    from botocore.configloader import build_profile_map
+
+    return build_profile_map(_sections(os.environ.get("AWS_CONFIG_FILE") or "~/.aws/config"))
+
+
+def profile_names() -> list[str]:
+    """Profile names from the config file (`[default]`, `[profile NAME]`) and the shared
+    credentials file (every section), sorted, each once."""
+    credentials = os.environ.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials"
+    return sorted({*_config()["profiles"], *_sections(credentials)})
+
+
+def sso_session_names() -> list[str]:
+    """The names of the config file's `[sso-session NAME]` sections, sorted."""
+    return sorted(_config()["sso_sessions"])
+
+
+def print_profile_names(argv: list[str] | None = None) -> None:
+    """`ssoexec __complete-profiles [--sso-sessions]`: the names, one a line. argv is what
+    follows the hook on the command line (by default, read from sys.argv)."""
+    args = sys.argv[2:] if argv is None else argv
+    names = sso_session_names() if SSO_SESSIONS in args else profile_names()
+    sys.stdout.write("".join(f"{name}\n" for name in names))
