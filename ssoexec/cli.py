@@ -43,7 +43,8 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
     help="Run COMMAND with short-lived AWS IAM Identity Center (SSO) credentials, held in "
     "memory and given to COMMAND's environment only. Without COMMAND, start your shell.",
-    options_metavar="[OPTIONS] [--] COMMAND [ARG...]",
+    options_metavar="[OPTIONS]",
+    subcommand_metavar="[--] COMMAND [ARG]... | SUBCOMMAND [ARGS]...",
 )
 
 
@@ -93,6 +94,14 @@ def root(
             "never: fail at once.  [default: auto]",
         ),
     ] = None,
+    server: Annotated[
+        bool,
+        typer.Option(
+            "--server",
+            help="Stay as the parent and serve credentials that keep fresh over a loopback "
+            "endpoint (for runs longer than the credentials last). Env: SSOEXEC_SERVER=1.",
+        ),
+    ] = False,
     debug: Annotated[
         bool, typer.Option("--debug", help="Diagnostics on stderr, secrets redacted.")
     ] = False,
@@ -114,7 +123,13 @@ def root(
     if ctx.invoked_subcommand is None:
         from ssoexec.run import run
 
-        run(ctx.args, profile_name=ctx.obj.profile, region=ctx.obj.region, login=ctx.obj.login)
+        run(
+            ctx.args,
+            profile_name=ctx.obj.profile,
+            region=ctx.obj.region,
+            login=ctx.obj.login,
+            server=server or entry.server_mode(),
+        )
 
 
 def main(argv: list[str]) -> NoReturn:

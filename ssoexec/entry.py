@@ -22,7 +22,7 @@ SUBCOMMANDS = frozenset({"completion", "login", "logout"})
 COMPLETE_PROFILES = "__complete-profiles"  # asked by the shell completion scripts
 _VALUE_OPTIONS = {"-p": "profile", "--profile": "profile", "--region": "region", "--login": "login"}
 LOGIN_MODES = ("auto", "never")
-_FLAGS = {"--debug": "debug"}
+_FLAGS = {"--debug": "debug", "--server": "server"}
 PROFILE_ENV = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")
 
 
@@ -32,6 +32,7 @@ class RunRequest:
     region: str | None = None
     login: str | None = None
     debug: bool = False
+    server: bool = False
     command: list[str] = field(default_factory=list)
 
 
@@ -77,12 +78,17 @@ def login_mode(option: str | None) -> str:
     return option or os.environ.get("SSOEXEC_LOGIN") or "auto"
 
 
+def server_mode() -> bool:
+    """SSOEXEC_SERVER=1 (or true, yes) asks for --server."""
+    return os.environ.get("SSOEXEC_SERVER", "").lower() in ("1", "true", "yes")
+
+
 def main() -> NoReturn:
     argv = sys.argv[1:]
     if argv[:1] == [COMPLETE_PROFILES]:  # on every <TAB>: keep it fast, no typer, no botocore
         from ssoexec.completion import print_profile_names
 
-        print_profile_names()
+        print_profile_names(argv[1:])
         sys.exit(0)
     request = parse_run(argv)
     if request is None or login_mode(request.login) not in LOGIN_MODES:
@@ -102,6 +108,7 @@ def main() -> NoReturn:
             profile_name=profile_name(request.profile),
             region=request.region,
             login=login_mode(request.login),
+            server=request.server or server_mode(),
         )
 
     exit_on_error(run)

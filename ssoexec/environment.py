@@ -124,3 +124,12 @@ def inherited_credentials(
         session_token=parent.get(SESSION_TOKEN) or None,
         expiration=expires,
     )
+
+
+def inherited_server(parent: Mapping[str, str], profile_name: str) -> tuple[str, str] | None:
+    """Inside an ssoexec --server child for the same profile, its endpoint and token: a
+    nested run shares the endpoint, which stays fresh for as long as the outer one runs."""
+    uri, token = parent.get(CONTAINER_FULL_URI), parent.get(CONTAINER_AUTHORIZATION_TOKEN)
+    if parent.get(SSOEXEC_PROFILE) != profile_name or not (uri and token):
+        return None
+    return uri, token

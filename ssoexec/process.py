@@ -54,6 +54,54 @@ def run_and_wait(argv: Sequence[str], env: Mapping[str, str]) -> int:
         signal.signal(signal.SIGINT, previous)
 
 
+# Signals a terminal sends to its whole foreground process group: the child gets them from
+# the terminal itself, so ssoexec must not send them again (a second Ctrl-C makes Terraform
+# abandon its graceful shutdown).
+_FROM_THE_TERMINAL = ("SIGINT", "SIGQUIT")
+# Signals sent to ssoexec alone (kill, CI cancel, `timeout`): passed on to the child, once.
+_FORWARDED = ("SIGTERM", "SIGHUP", "SIGUSR1", "SIGUSR2")
+
+
+def supervise(argv: Sequence[str], env: Mapping[str, str]) -> int:
+    """Run the command as a child in the same (foreground) process group, stay alive until it
+    ends, and return the status a shell would show: its exit code, or 128+N for signal N.
+
+    Never subprocess.run: on Ctrl-C it kills the child after a quarter of a second.
+    """
+    handlers = {}
+    child: subprocess.Popen | None = None
+
+    def forward(signum: int, _frame: object) -> None:
+        if child is not None and child.returncode is None:
+            child.send_signal(signum)
+
+    # Handlers, not SIG_IGN, so the child (which execs) starts with every default restored.
+    for name in (*_FROM_THE_TERMINAL, *_FORWARDED):
+        if hasattr(signal, name):
+            signum = getattr(signal, name)
+            action = forward if name in _FORWARDED else _ignore
+            handlers[signum] = signal.signal(signum, action)
+    try:
+        program = shutil.which(argv[0], path=env.get("PATH", os.defpath))
+        if program is None:  # not found on the child's PATH (Popen would search ours)
+            program = argv[0] if os.sep in argv[0] else None
+        if program is None:
+            raise _start_failure(argv[0], FileNotFoundError(errno.ENOENT, "not found"))
+        try:
+            child = subprocess.Popen([program, *argv[1:]], env=dict(env))
+        except OSError as error:
+            raise _start_failure(argv[0], error) from None
+        status = child.wait()
+    finally:
+        for signum, previous in handlers.items():
+            signal.signal(signum, previous)
+    return 128 - status if status < 0 else status
+
+
+def _ignore(_signum: int, _frame: object) -> None:
+    """The terminal delivered this to the child too; ssoexec waits for the child to end."""
+
+
 def _restore_signal_defaults() -> None:
     """Python ignores SIGPIPE and SIGXFSZ; an exec'd command must not inherit that, or
     `ssoexec -- yes | head -1` would see EPIPE errors instead of ending quietly."""
