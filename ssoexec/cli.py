@@ -76,6 +76,12 @@ ProfileOption = Annotated[
         help="AWS config profile to use  [default: default]",
     ),
 ]
+# A subcommand's -p has no envvar of its own: the root option already falls back to
+# AWS_PROFILE, and `ssoexec -p dev export` must beat an inherited AWS_PROFILE.
+SubcommandProfileOption = Annotated[
+    str | None,
+    typer.Option("-p", "--profile", help="AWS config profile to use (as the main -p)."),
+]
 
 
 @app.callback(invoke_without_command=True)
@@ -176,7 +182,7 @@ SsoSessionOption = Annotated[
 @app.command()
 def login(
     ctx: typer.Context,
-    profile: ProfileOption = None,
+    profile: SubcommandProfileOption = None,
     sso_session: SsoSessionOption = None,
     device_code: Annotated[
         bool, typer.Option("--device-code", help="Sign in with a code instead of a redirect.")
@@ -202,7 +208,7 @@ def login(
 @app.command()
 def logout(
     ctx: typer.Context,
-    profile: ProfileOption = None,
+    profile: SubcommandProfileOption = None,
     sso_session: SsoSessionOption = None,
     all_sessions: Annotated[
         bool, typer.Option("--all", help="Sign out of every SSO session in the cache.")
@@ -238,3 +244,45 @@ def _session_for(
 
 def _usage(ctx: typer.Context, message: str) -> SsoexecError:
     return SsoexecError(message, f"see `{ctx.command_path} --help`", exit_code=EXIT_USAGE)
+
+
+class ExportFormat(str, Enum):
+    sh = "sh"
+    fish = "fish"
+    powershell = "powershell"
+    json = "json"
+    dotenv = "dotenv"
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    profile: SubcommandProfileOption = None,
+    fmt: Annotated[
+        ExportFormat, typer.Option("--format", help="Shell or file format to print.")
+    ] = ExportFormat.sh,
+) -> None:
+    """Print the credentials for eval in a shell, or as JSON or dotenv."""
+    from ssoexec.export import export_credentials
+
+    export_credentials(
+        profile or ctx.obj.profile, region=ctx.obj.region, fmt=fmt.value, login=ctx.obj.login
+    )
+
+
+@app.command("credential-process")
+def credential_process(ctx: typer.Context, profile: SubcommandProfileOption = None) -> None:
+    """Print credentials as `credential_process = ssoexec credential-process -p P` wants."""
+    from ssoexec.export import credential_process as print_process_json
+
+    print_process_json(profile or ctx.obj.profile, region=ctx.obj.region)
+
+
+@app.command("list")
+def list_profiles(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
+) -> None:
+    """List the profiles: kind, account, role, SSO session, region, token state."""
+    from ssoexec.listing import list_profiles as show
+
+    show(as_json=as_json)

@@ -33,18 +33,21 @@ class RoleCredentials:
         return tuple(s for s in (self.secret_access_key, self.session_token) if s)
 
 
-def fetch_credentials(profile, *, region: str | None = None, login=None) -> RoleCredentials:
+def fetch_credentials(
+    profile, *, region: str | None = None, login=None, ask_mfa: bool = True
+) -> RoleCredentials:
     """Resolve any supported profile to credentials, in memory only.
 
     `region` is where STS is called along a role chain (as botocore: the session's region).
     `login`, if given, is called to sign in when the SSO token is missing or expired.
+    `ask_mfa` False: a chain with mfa_serial fails instead of asking for a code.
     """
     from ssoexec.profile import BotocoreProfile, RoleChainProfile, SsoProfile
 
     if isinstance(profile, SsoProfile):
         return fetch_sso_credentials(profile, login=login)
     if isinstance(profile, RoleChainProfile):
-        return _assume_chain(profile, region=region, login=login)
+        return _assume_chain(profile, region=region, login=login, ask_mfa=ask_mfa)
     if isinstance(profile, BotocoreProfile):
         return _botocore_credentials(profile)
     raise TypeError(profile)
@@ -112,14 +115,14 @@ def _get_role_credentials(profile, token) -> RoleCredentials:
     return credentials
 
 
-def _assume_chain(profile, *, region: str | None, login=None) -> RoleCredentials:
+def _assume_chain(profile, *, region: str | None, login=None, ask_mfa: bool) -> RoleCredentials:
     """AssumeRole with the source profile's credentials, recursively down the chain."""
     from ssoexec import clients
 
     if profile.source is None:  # the profile's own static keys are the source
         source = profile.static_keys
     else:
-        source = fetch_credentials(profile.source, region=region, login=login)
+        source = fetch_credentials(profile.source, region=region, login=login, ask_mfa=ask_mfa)
     params = {
         "RoleArn": profile.role_arn,
         "RoleSessionName": profile.role_session_name or f"ssoexec-{int(time.time())}",
@@ -130,7 +133,7 @@ def _assume_chain(profile, *, region: str | None, login=None) -> RoleCredentials
         params["DurationSeconds"] = profile.duration_seconds
     if profile.mfa_serial:
         params["SerialNumber"] = profile.mfa_serial
-        params["TokenCode"] = _prompt_mfa(profile)
+        params["TokenCode"] = _prompt_mfa(profile, ask_mfa)
     client = clients.sts(region, source)
     log.debug("AssumeRole %s at %s", profile.role_arn, client.meta.endpoint_url)
     with clients.translate_errors(
@@ -153,7 +156,13 @@ def _assume_chain(profile, *, region: str | None, login=None) -> RoleCredentials
     return credentials
 
 
-def _prompt_mfa(profile) -> str:
+def _prompt_mfa(profile, allowed: bool) -> str:
+    if not allowed:
+        raise SsoexecError(
+            f"profile {profile.name!r} needs an MFA code ({profile.mfa_serial}), and this "
+            "run may not ask for one (credential-process, --login never)",
+            f"run `ssoexec -p {profile.name} -- <command>` from a terminal instead",
+        )
     if not _has_terminal():
         raise SsoexecError(
             f"profile {profile.name!r} needs an MFA code ({profile.mfa_serial}) "

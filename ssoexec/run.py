@@ -75,7 +75,10 @@ def resolve(
         profile.region,
     )
     credentials = fetch_credentials(
-        profile, region=resolved, login=_sign_in_if_possible(login, profile_name)
+        profile,
+        region=resolved,
+        login=_sign_in_if_possible(login, profile_name),
+        ask_mfa=login == "auto",
     )
     return credentials, resolved
 
@@ -125,8 +128,41 @@ def _inherited_endpoint_env(profile_name: str, region: str | None) -> dict[str, 
     )
 
 
+_SHELLS = {
+    "bash",
+    "zsh",
+    "fish",
+    "sh",
+    "dash",
+    "ksh",
+    "mksh",
+    "yash",
+    "tcsh",
+    "csh",
+    "nu",
+    "xonsh",
+    "elvish",
+    "pwsh",
+    "powershell",
+    "cmd",
+}
+
+
 def user_shell() -> str:
-    return os.environ.get("SHELL") or "/bin/sh"
+    """$SHELL, else the shell we were started from (found with psutil), else /bin/sh
+    (%ComSpec% on Windows)."""
+    if os.environ.get("SHELL"):
+        return os.environ["SHELL"]
+    import psutil  # only here: it stays off the plain exec path
+
+    try:
+        for ancestor in psutil.Process().parents():
+            name = ancestor.name().lower().removesuffix(".exe").lstrip("-")
+            if name in _SHELLS:
+                return ancestor.exe() or name
+    except psutil.Error:
+        pass
+    return os.environ.get("COMSPEC", "cmd.exe") if os.name == "nt" else "/bin/sh"
 
 
 def person_there() -> bool:

@@ -214,3 +214,19 @@ def test_mfa_profile_without_a_terminal(sandbox, attempt):
 def test_credential_process_failing(sandbox, attempt):
     sandbox.write_config("[profile proc]\ncredential_process = sh -c 'echo broken >&2; exit 3'\n")
     attempt("-p", "proc", words="broken", hint="credential_process")
+
+
+def test_credential_process_never_asks_for_an_mfa_code(sandbox):
+    sandbox.login("corp")
+    sandbox.write_config(
+        CONFIG + "[profile mfa]\nrole_arn = arn:aws:iam::333333333333:role/X\n"
+        "source_profile = dev\nmfa_serial = arn:aws:iam::1:mfa/me\n"
+    )
+    from tests.conftest import SSOEXEC, run_in_terminal
+
+    status, output = run_in_terminal(
+        [SSOEXEC, "credential-process", "-p", "mfa"], sandbox.env, timeout=20
+    )
+    assert status == 125
+    assert "may not ask for one" in output
+    assert "Enter MFA code" not in output

@@ -368,3 +368,32 @@ def test_token_refused_by_the_portal_is_refreshed_and_the_call_retried(sandbox):
     assert sandbox.emulator.calls["GetRoleCredentials"] == 2
     assert sandbox.emulator.calls["CreateToken"] == 1
     assert json.loads(path.read_text())["accessToken"] != revoked
+
+
+def test_no_command_starts_the_shell_with_the_credentials(sandbox):
+    """`ssoexec -p dev` alone: $SHELL, given the commands on stdin as a person would type."""
+    sandbox.login("corp")
+    typed = f"{PYTHON} {PROBE}\n{SSOEXEC} -p dev -- {PYTHON} {PROBE}\nexit 4\n"
+    result = sandbox.run("-p", "dev", env={"SHELL": "/bin/bash"}, input=typed, stdin=None)
+    assert result.returncode == 4, result.stderr
+    outer, nested = (json.loads(line) for line in result.stdout.splitlines())
+    assert outer["account"] == nested["account"] == "111111111111"
+    assert outer["env"]["SSOEXEC_PROFILE"] == "dev"
+    assert sandbox.emulator.calls["GetRoleCredentials"] == 1  # the nested run reused them
+
+
+def test_without_SHELL_the_parent_shell_is_found(sandbox):
+    sandbox.login("corp")
+    env = {k: v for k, v in sandbox.env.items() if k != "SHELL"}
+    # bash -c '...; true' keeps bash as ssoexec's parent (no exec of the last command)
+    result = subprocess.run(
+        ["bash", "-c", f"{SSOEXEC} -p dev; true"],
+        env=env,
+        input='echo "$BASH_VERSION"\n',
+        capture_output=True,
+        text=True,
+        timeout=60,
+        start_new_session=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip()  # the shell that ran it was bash

@@ -29,8 +29,13 @@ def child(code):
 def start(sandbox, *args, **kwargs):
     """ssoexec --server in the background, as the leader of its own process group."""
     return subprocess.Popen(
-        [SSOEXEC, *args], env=kwargs.pop("env", sandbox.env), stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        [SSOEXEC, *args],
+        env=kwargs.pop("env", sandbox.env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
         **kwargs,
     )
 
@@ -61,8 +66,14 @@ def test_long_child_keeps_valid_credentials(sandbox):
     sandbox.emulator.credential_lifetime = 15 * 60 + 8
     started = time.monotonic()
     result = sandbox.run(
-        "-p", "dev", "--server", "--", PYTHON, PROBE,
-        env={"PROBE_CALLS": "30", "PROBE_INTERVAL": "1"}, timeout=120,
+        "-p",
+        "dev",
+        "--server",
+        "--",
+        PYTHON,
+        PROBE,
+        env={"PROBE_CALLS": "30", "PROBE_INTERVAL": "1"},
+        timeout=120,
     )
     elapsed = time.monotonic() - started
     assert result.returncode == 0, result.stderr
@@ -74,8 +85,10 @@ def test_long_child_keeps_valid_credentials(sandbox):
     assert report["env"]["AWS_CONTAINER_CREDENTIALS_FULL_URI"].startswith("http://127.0.0.1:")
     keys = keys_seen_by_sts(sandbox.emulator)
     fetched = sandbox.emulator.calls["GetRoleCredentials"]
-    print(f"\n--server refresh: {len(keys)} STS calls in {elapsed:.1f} s, {len(set(keys))} "
-          f"distinct keys, {fetched} GetRoleCredentials ({fetched / elapsed * 60:.0f}/min)")
+    print(
+        f"\n--server refresh: {len(keys)} STS calls in {elapsed:.1f} s, {len(set(keys))} "
+        f"distinct keys, {fetched} GetRoleCredentials ({fetched / elapsed * 60:.0f}/min)"
+    )
     assert len(set(keys)) >= 2
     sandbox.assert_no_credentials_on_disk()
 
@@ -96,9 +109,16 @@ def test_refresh_failure_keeps_serving_and_recovers(sandbox):
 
     healer = threading.Thread(target=fail_then_recover)
     healer.start()
-    proc = start(sandbox, "-p", "dev", "--server", "--", PYTHON, PROBE,
-                 env={**sandbox.env, "PROBE_CALLS": "16", "PROBE_INTERVAL": "1",
-                      "AWS_MAX_ATTEMPTS": "1"})
+    proc = start(
+        sandbox,
+        "-p",
+        "dev",
+        "--server",
+        "--",
+        PYTHON,
+        PROBE,
+        env={**sandbox.env, "PROBE_CALLS": "16", "PROBE_INTERVAL": "1", "AWS_MAX_ATTEMPTS": "1"},
+    )
     while sandbox.emulator.calls["GetRoleCredentials"] < 1:
         time.sleep(0.02)
     first_fetch_done.set()
@@ -155,16 +175,24 @@ def test_endpoint_contract(sandbox, tmp_path):
 def test_listens_on_loopback_only_and_keeps_secrets_out_of_argv(sandbox, tmp_path):
     sandbox.login("corp")
     ready = tmp_path / "ready"
-    proc = start(sandbox, "-p", "dev", "--server", "--", *child(f"""
+    proc = start(
+        sandbox,
+        "-p",
+        "dev",
+        "--server",
+        "--",
+        *child(f"""
         import os, time
         open({str(ready)!r}, "w").write(os.environ["AWS_CONTAINER_AUTHORIZATION_TOKEN"])
         time.sleep(30)
-    """))
+    """),
+    )
     token = wait_for_file(ready)
     try:
         ssoexec = psutil.Process(proc.pid)
-        listening = [c.laddr for c in ssoexec.net_connections(kind="inet")
-                     if c.status == psutil.CONN_LISTEN]
+        listening = [
+            c.laddr for c in ssoexec.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN
+        ]
         assert listening and all(address.ip == "127.0.0.1" for address in listening)
         for process in [ssoexec, *ssoexec.children(recursive=True)]:
             argv = " ".join(process.cmdline())
@@ -260,9 +288,14 @@ def test_server_under_make_with_stdin_closed(sandbox, tmp_path):
     sandbox.login("corp")
     makefile = tmp_path / "Makefile"
     makefile.write_text(f"probe:\n\t{SSOEXEC} -p dev --server -- {PYTHON} {PROBE}\n")
-    result = subprocess.run(["make", "-s", "-f", str(makefile), "probe"], env=sandbox.env,
-                            stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(
+        ["make", "-s", "-f", str(makefile), "probe"],
+        env=sandbox.env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["account"] == "111111111111"
 
@@ -285,8 +318,16 @@ def test_role_chain_is_served_and_refreshed(sandbox):
     sandbox.login("corp")
     sandbox.emulator.external_ids["arn:aws:iam::333333333333:role/Deployer"] = "ext-123"
     sandbox.emulator.credential_lifetime = 15 * 60 + 4
-    result = sandbox.run("-p", "chained", "--server", "--", PYTHON, PROBE,
-                         env={"PROBE_CALLS": "8", "PROBE_INTERVAL": "1"}, timeout=60)
+    result = sandbox.run(
+        "-p",
+        "chained",
+        "--server",
+        "--",
+        PYTHON,
+        PROBE,
+        env={"PROBE_CALLS": "8", "PROBE_INTERVAL": "1"},
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     identities = json.loads(result.stdout)["identities"]
     assert {i["account"] for i in identities} == {"333333333333"}

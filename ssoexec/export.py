@@ -1,0 +1,185 @@
+"""Credentials -> text for a shell to eval, a file, or an SDK's credential_process.
+
+`ssoexec export` prints what `ssoexec -- COMMAND` would put into COMMAND's environment (SPEC
+§5), so that `eval "$(ssoexec -p dev export)"` leaves the shell as the exec'd child would see
+it: the set variables, and the removal of the ones the child would not have. `render` is the
+pure part: one quoting rule per format.
+
+`ssoexec credential-process` prints the Version 1 JSON that botocore and the other SDKs read
+from a `credential_process` (aws-protocol.md §7.4). It never signs in: an SDK runs it with no
+one to answer a browser, and a stale token must fail at once with the command to run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+from collections.abc import Mapping
+
+from ssoexec import environment
+from ssoexec.errors import ConfigError
+from ssoexec.timestamps import format_timestamp
+
+FORMATS = ("sh", "fish", "powershell", "json", "dotenv")
+SHELL_FORMATS = ("sh", "fish", "powershell")
+
+# What ssoexec sets in the child, in the order they are printed.
+SET_VARIABLES = (
+    environment.ACCESS_KEY_ID,
+    environment.SECRET_ACCESS_KEY,
+    environment.SESSION_TOKEN,
+    environment.CREDENTIAL_EXPIRATION,
+    environment.REGION,
+    environment.DEFAULT_REGION,
+    environment.SSOEXEC_PROFILE,
+    environment.SSOEXEC_EXPIRATION,
+)
+
+# Profiles being resolved by the credential-process calls above this one (a JSON list): a
+# profile whose credential_process runs ssoexec for itself would otherwise fork forever.
+PROFILE_CHAIN = "_SSOEXEC_PROFILE_CHAIN"
+
+
+def export_credentials(
+    profile_name: str, *, region: str | None, fmt: str, login: str = "auto"
+) -> None:
+    """Print the profile's credentials as `fmt` on stdout."""
+    from ssoexec.run import resolve
+
+    credentials, region = resolve(profile_name, region=region, login=login)
+    child = environment.build_child_env(
+        os.environ, profile_name=profile_name, credentials=credentials, region=region
+    )
+    variables, removed = changes(os.environ, child)
+    if sys.stdout.isatty():
+        print(terminal_warning(profile_name, fmt), file=sys.stderr, flush=True)
+    sys.stdout.write(render(variables, removed, fmt))
+    sys.stdout.flush()
+
+
+def changes(parent: Mapping[str, str], child: Mapping[str, str]) -> tuple[dict, list]:
+    """(variables to set, variables to remove) to turn `parent` into `child`.
+
+    Removed: what the parent has and the child lacks (AWS_PROFILE, stale keys...), and every
+    variable ssoexec may set that the child lacks this time (AWS_SESSION_TOKEN for static
+    keys), in case the shell has it unexported or from an earlier export.
+    """
+    variables = {name: child[name] for name in SET_VARIABLES if name in child}
+    gone = {name for name in parent if name not in child}
+    gone.update(name for name in SET_VARIABLES if name not in child)
+    return variables, sorted(gone)
+
+
+def render(variables: Mapping[str, str], removed: list[str], fmt: str) -> str:
+    """The text for `fmt`: removals first, then the variables, so that a shell's status after
+    eval or source is the last assignment's (fish's `set -e` of an unset name fails)."""
+    if fmt == "json":
+        return json.dumps(dict(variables), indent=2) + "\n"
+    if fmt == "dotenv":
+        return "".join(f"{name}={dotenv_quote(value)}\n" for name, value in variables.items())
+    unset, assign = _SHELLS[fmt]
+    lines = [unset.format(name=name) for name in removed]
+    lines += [
+        assign.format(name=name, value=quote(value, fmt)) for name, value in variables.items()
+    ]
+    return "".join(line + "\n" for line in lines)
+
+
+_SHELLS = {
+    "sh": ("unset {name}", "export {name}={value}"),
+    "fish": ("set -e {name}", "set -gx {name} {value}"),
+    "powershell": (
+        "Remove-Item Env:{name} -ErrorAction SilentlyContinue",
+        "$Env:{name} = {value}",
+    ),
+}
+
+# PowerShell also takes the typographic single quotes as quotes (and doubles them alike).
+_POWERSHELL_QUOTES = "'\u2018\u2019\u201a\u201b"
+
+
+def quote(value: str, fmt: str) -> str:
+    """`value` as one single-quoted word of the shell `fmt`, read back exactly."""
+    if fmt == "sh":  # POSIX: nothing is special inside '...'; a ' ends it, so '\'' puts one in
+        return "'" + value.replace("'", "'\\''") + "'"
+    if fmt == "fish":  # inside '...' fish reads \\ and \' as escapes, and nothing else
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    if fmt == "powershell":  # inside '...' only a doubled quote is special
+        return "'" + "".join(c * 2 if c in _POWERSHELL_QUOTES else c for c in value) + "'"
+    raise ValueError(f"not a shell format: {fmt!r}")
+
+
+_DOTENV_BARE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./:+=@,-")
+_DOTENV_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def dotenv_quote(value: str) -> str:
+    """dotenv: bare when every character is a letter, digit or one of `_./:+=@,-` (every
+    key, token, timestamp and region is); else in double quotes, with backslash escapes for
+    backslash, double quote, newline, CR and tab, as python-dotenv and docker compose read
+    them. Two limits of those readers, that no key, token, timestamp or region runs into: `$`
+    is written as is, so one that expands `${NAME}` in double quotes changes such a value, and
+    python-dotenv misreads a value ending in a backslash (it takes `\\"` for an escaped quote)."""
+    if value and set(value) <= _DOTENV_BARE:
+        return value
+    return '"' + "".join(_DOTENV_ESCAPES.get(c, c) for c in value) + '"'
+
+
+def terminal_warning(profile_name: str, fmt: str) -> str:
+    command = f"ssoexec -p {shlex.quote(profile_name)} export"
+    use = {
+        "sh": f'eval "$({command})"',
+        "fish": f"{command} --format fish | source",
+        "powershell": f"{command} --format powershell | Invoke-Expression",
+    }.get(fmt, f"{command} --format {fmt} > FILE")
+    return (
+        "ssoexec: warning: these are live credentials, printed on your screen; "
+        f"to load them into your shell instead: {use}"
+    )
+
+
+def credential_process(profile_name: str, *, region: str | None) -> None:
+    """Print the Version 1 credential_process JSON for the profile; never signs in."""
+    from ssoexec.run import resolve
+
+    enter_profile_chain(profile_name)
+    credentials, _ = resolve(profile_name, region=region, login="never")
+    output: dict[str, object] = {
+        "Version": 1,
+        "AccessKeyId": credentials.access_key_id,
+        "SecretAccessKey": credentials.secret_access_key,
+    }
+    if credentials.session_token:
+        output["SessionToken"] = credentials.session_token
+    if credentials.expiration is not None:
+        output["Expiration"] = format_timestamp(credentials.expiration)
+    if credentials.account_id:
+        output["AccountId"] = credentials.account_id
+    sys.stdout.write(json.dumps(output) + "\n")
+    sys.stdout.flush()
+
+
+def enter_profile_chain(profile_name: str) -> None:
+    """Add the profile to the chain the credential_process calls below this one inherit, or
+    fail if an ssoexec above is already resolving it (a loop through credential_process)."""
+    chain = profile_chain(os.environ)
+    if profile_name in chain:
+        loop = " -> ".join([*chain, profile_name])
+        raise ConfigError(
+            f"profile {profile_name!r} runs `ssoexec credential-process` for itself, "
+            f"through credential_process: {loop}",
+            "point credential_process at a profile with SSO settings "
+            "(e.g. `credential_process = ssoexec credential-process -p dev`), "
+            "not back at the profile that uses it",
+        )
+    os.environ[PROFILE_CHAIN] = json.dumps([*chain, profile_name])
+
+
+def profile_chain(env: Mapping[str, str]) -> list[str]:
+    try:
+        chain = json.loads(env.get(PROFILE_CHAIN) or "[]")
+    except ValueError:
+        return []
+    return [name for name in chain if isinstance(name, str)] if isinstance(chain, list) else []
