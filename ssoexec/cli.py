@@ -286,3 +286,11 @@ def list_profiles(
     from ssoexec.listing import list_profiles as show
 
     show(as_json=as_json)
+
+
+@app.command()
+def doctor(ctx: typer.Context, profile: SubcommandProfileOption = None) -> None:
+    """Explain what a command would get, and what is wrong (exit status 1 if anything)."""
+    from ssoexec.doctor import diagnose
+
+    raise typer.Exit(diagnose(profile or ctx.obj.profile, region=ctx.obj.region))

@@ -18,7 +18,9 @@ from typing import NoReturn
 
 from ssoexec.errors import EXIT_FAILURE, EXIT_INTERRUPTED, SsoexecError
 
-SUBCOMMANDS = frozenset({"completion", "credential-process", "export", "list", "login", "logout"})
+SUBCOMMANDS = frozenset(
+    {"completion", "credential-process", "doctor", "export", "list", "login", "logout"}
+)
 COMPLETE_PROFILES = "__complete-profiles"  # asked by the shell completion scripts
 _VALUE_OPTIONS = {"-p": "profile", "--profile": "profile", "--region": "region", "--login": "login"}
 LOGIN_MODES = ("auto", "never")

@@ -35,18 +35,12 @@ def exec_command(argv: Sequence[str], env: Mapping[str, str]) -> NoReturn:
 
 
 def run_and_wait(argv: Sequence[str], env: Mapping[str, str]) -> int:
-    """Windows: find the program on PATH (with PATHEXT, as a shell would), spawn it, wait.
+    """Windows: spawn the program, wait, return its exit status.
 
     Ctrl-C reaches the child from the console; ssoexec ignores it and keeps waiting, so the
     child decides how to end and its exit status is what the caller sees.
     """
-    program = shutil.which(argv[0], path=env.get("PATH", os.defpath))
-    if program is None:
-        raise _start_failure(argv[0], FileNotFoundError(errno.ENOENT, "not found"))
-    try:
-        child = subprocess.Popen([program, *argv[1:]], env=dict(env))
-    except OSError as error:
-        raise _start_failure(argv[0], error) from None
+    child = _spawn(argv, env)
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         return child.wait()
@@ -82,20 +76,26 @@ def supervise(argv: Sequence[str], env: Mapping[str, str]) -> int:
             action = forward if name in _FORWARDED else _ignore
             handlers[signum] = signal.signal(signum, action)
     try:
-        program = shutil.which(argv[0], path=env.get("PATH", os.defpath))
-        if program is None:  # not found on the child's PATH (Popen would search ours)
-            program = argv[0] if os.sep in argv[0] else None
-        if program is None:
-            raise _start_failure(argv[0], FileNotFoundError(errno.ENOENT, "not found"))
-        try:
-            child = subprocess.Popen([program, *argv[1:]], env=dict(env))
-        except OSError as error:
-            raise _start_failure(argv[0], error) from None
+        child = _spawn(argv, env)
         status = child.wait()
     finally:
         for signum, previous in handlers.items():
             signal.signal(signum, previous)
     return 128 - status if status < 0 else status
+
+
+def _spawn(argv: Sequence[str], env: Mapping[str, str]) -> subprocess.Popen:
+    """Start the command, found on the child's PATH (Popen would search ours), with PATHEXT
+    on Windows as a shell would."""
+    program = shutil.which(argv[0], path=env.get("PATH", os.defpath))
+    if program is None and os.sep in argv[0]:
+        program = argv[0]  # a path that is not executable: let the OS say why
+    if program is None:
+        raise _start_failure(argv[0], FileNotFoundError(errno.ENOENT, "not found"))
+    try:
+        return subprocess.Popen([program, *argv[1:]], env=dict(env))
+    except OSError as error:
+        raise _start_failure(argv[0], error) from None
 
 
 def _ignore(_signum: int, _frame: object) -> None:

@@ -24,6 +24,18 @@ PROBE = str(Path(__file__).parent / "probe.py")
 START_URL = "https://d-1234567890.awsapps.com/start"
 LEGACY_START_URL = "https://d-legacy0001.awsapps.com/start"
 
+# The AWS CLI's token file: these keys, in this order.
+TOKEN_KEYS = [
+    "startUrl",
+    "region",
+    "accessToken",
+    "expiresAt",
+    "clientId",
+    "clientSecret",
+    "registrationExpiresAt",
+    "refreshToken",
+]
+
 CONFIG = f"""\
 [sso-session corp]
 sso_start_url = {START_URL}

@@ -21,19 +21,9 @@ from tests.conftest import (
     PYTHON,
     SSOEXEC,
     START_URL,
+    TOKEN_KEYS,
     run_in_terminal,
 )
-
-TOKEN_KEYS = [
-    "startUrl",
-    "region",
-    "accessToken",
-    "expiresAt",
-    "clientId",
-    "clientSecret",
-    "registrationExpiresAt",
-    "refreshToken",
-]
 
 
 class Browser:

@@ -11,7 +11,15 @@ from datetime import datetime, timezone
 
 import pytest
 
-from tests.conftest import CONFIG, LEGACY_START_URL, PROBE, PYTHON, SSOEXEC, run_in_terminal
+from tests.conftest import (
+    CONFIG,
+    LEGACY_START_URL,
+    PROBE,
+    PYTHON,
+    SSOEXEC,
+    TOKEN_KEYS,
+    run_in_terminal,
+)
 
 SSO_ADMIN_DEV = "arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_Admin_"
 NO_AWS = {"PROBE_NO_AWS": "1"}
@@ -272,16 +280,7 @@ def test_token_near_expiry_is_refreshed_and_written_back(sandbox):
     assert report["account"] == "111111111111"
     assert sandbox.emulator.calls["CreateToken"] == 1
     after = json.loads(path.read_text())
-    assert list(after) == [
-        "startUrl",
-        "region",
-        "accessToken",
-        "expiresAt",
-        "clientId",
-        "clientSecret",
-        "registrationExpiresAt",
-        "refreshToken",
-    ]
+    assert list(after) == TOKEN_KEYS
     assert after["accessToken"] != before["accessToken"]
     assert after["refreshToken"] != before["refreshToken"]
     assert after["expiresAt"] > before["expiresAt"] and after["expiresAt"].endswith("Z")
