@@ -294,3 +294,45 @@ def doctor(ctx: typer.Context, profile: SubcommandProfileOption = None) -> None:
     from ssoexec.doctor import diagnose
 
     raise typer.Exit(diagnose(profile or ctx.obj.profile, region=ctx.obj.region))
+
+
+@app.command()
+def configure(
+    start_url: Annotated[str | None, typer.Option("--start-url", help="SSO start URL.")] = None,
+    sso_region: Annotated[
+        str | None, typer.Option("--sso-region", help="Region of the SSO instance.")
+    ] = None,
+    sso_session: Annotated[
+        str | None, typer.Option("--sso-session", help="Name of the [sso-session] to write.")
+    ] = None,
+    region: Annotated[
+        str | None, typer.Option("--region", help="Default region of the new profiles.")
+    ] = None,
+    profile_template: Annotated[
+        str,
+        typer.Option(
+            "--profile-template",
+            help="Profile names: {account_name}, {account_id}, {role_name}, {sso_session}.",
+        ),
+    ] = "{account_name}-{role_name}",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan; change nothing.")
+    ] = False,
+    update: Annotated[
+        bool, typer.Option("--update", help="Also update profiles that already exist.")
+    ] = False,
+) -> None:
+    """Write an [sso-session] and a profile for every account and role you may use."""
+    from ssoexec.configure import configure as run_configure
+
+    ask = typer.prompt if sys.stdin.isatty() else None
+    run_configure(
+        start_url=start_url,
+        sso_region=sso_region,
+        sso_session=sso_session,
+        region=region,
+        profile_template=profile_template,
+        dry_run=dry_run,
+        update=update,
+        ask=ask,
+    )

@@ -19,7 +19,7 @@ from typing import NoReturn
 from ssoexec.errors import EXIT_FAILURE, EXIT_INTERRUPTED, SsoexecError
 
 SUBCOMMANDS = frozenset(
-    {"completion", "credential-process", "doctor", "export", "list", "login", "logout"}
+    {"completion", "configure", "credential-process", "doctor", "export", "list", "login", "logout"}
 )
 COMPLETE_PROFILES = "__complete-profiles"  # asked by the shell completion scripts
 _VALUE_OPTIONS = {"-p": "profile", "--profile": "profile", "--region": "region", "--login": "login"}
