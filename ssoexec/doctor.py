@@ -91,7 +91,7 @@ def what_the_child_sees(profile, region: str | None, env: Mapping[str, str]) -> 
     return [
         Finding(OK, f"profile {profile.name}: {describe(profile)}"),
         Finding(INFO, _region_line(resolved, region, env, profile_region)),
-        Finding(INFO, _variables_line(profile.name, resolved, env)),
+        Finding(INFO, _variables_line(profile, resolved, env)),
         *_nesting(profile.name, env, reused),
     ]
 
@@ -144,16 +144,19 @@ def _region_line(
     return f"{line} (instead of {', '.join(overridden)})" if overridden else line
 
 
-def _variables_line(profile_name: str, region: str | None, env: Mapping[str, str]) -> str:
-    """Names only: the child's environment built with placeholder values, compared."""
+def _variables_line(profile, region: str | None, env: Mapping[str, str]) -> str:
+    """Names only: the child's environment built with placeholder values, compared. Static
+    keys come without a session token or an expiry; everything else with both."""
     from ssoexec.credentials import RoleCredentials
 
+    profile_name = profile.name
     if envvars.inherited_server(env, profile_name) or server_mode():
         child = envvars.build_server_env(
             env, profile_name=profile_name, uri="-", authorization="-", region=region
         )
     else:
-        placeholder = RoleCredentials("-", "-", "-", utcnow())
+        static = getattr(profile, "kind", "") == "static"
+        placeholder = RoleCredentials("-", "-", *((None, None) if static else ("-", utcnow())))
         child = envvars.build_child_env(
             env, profile_name=profile_name, credentials=placeholder, region=region
         )

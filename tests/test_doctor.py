@@ -289,6 +289,9 @@ def test_profile_defined_only_in_the_credentials_file(sandbox, doctor):
     only_problem(lines, "[ci] in ~/.aws/credentials holds a long-lived IAM user access key")
     assert "profile ci: static, resolved by botocore" in "\n".join(lines)
     assert "does not use SSO: no token to check" in "\n".join(lines)
+    [variables] = [line for line in lines if "ssoexec would set" in line]
+    assert "AWS_SECRET_ACCESS_KEY" in variables  # static keys: no token, no expiry
+    assert "AWS_SESSION_TOKEN" not in variables and "EXPIRATION" not in variables
 
 
 def test_copied_temporary_credentials_in_the_credentials_file(sandbox, doctor):
