@@ -18,6 +18,7 @@ import threading
 import time
 import uuid
 import webbrowser
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -44,6 +45,8 @@ REGISTRATION_MARGIN = timedelta(minutes=15)  # as the AWS CLI: re-register this 
 PKCE_TIMEOUT = 600.0  # seconds the AWS CLI waits for the browser
 _VERIFIER_ALPHABET = string.ascii_letters + string.digits + "-._~"
 
+Opener = Callable[[str], None] | None  # opens a URL in the browser; None: only print it
+
 
 def sign_in(
     session: SsoSession,
@@ -60,11 +63,14 @@ def sign_in(
     _say(f"signing in to {session} at {session.start_url} with {flow}")
     again = login_command(session, profile_name)
     client = clients.oidc(session.region)
-    with clients.translate_errors("signing in to AWS SSO"):
-        if use_device:
-            token = _device_flow(client, session, open_browser, again)
-        else:
-            token = _pkce_flow(client, session, open_browser, again)
+    over = threading.Event()  # a browser failing after this is no news
+    opener = (lambda url: _open_browser(url, over)) if open_browser else None
+    flow = _device_flow if use_device else _pkce_flow
+    try:
+        with clients.translate_errors("signing in to AWS SSO"):
+            token = flow(client, session, opener, again)
+    finally:
+        over.set()
     write_token(cache_path(session.cache_key), token)
     minutes = int((token.expires_at - utcnow()).total_seconds() // 60)
     _say(f"signed in to {session}; the token is valid for {minutes} min")
@@ -171,7 +177,7 @@ def _token(session: SsoSession, registration: Registration, response: dict) -> A
 # Device code
 
 
-def _device_flow(client, session: SsoSession, open_browser: bool, again: str) -> AccessToken:
+def _device_flow(client, session: SsoSession, open_browser: Opener, again: str) -> AccessToken:
     registration = _registration(client, session, pkce=False)
     auth = client.start_device_authorization(
         clientId=registration.client_id,
@@ -181,7 +187,7 @@ def _device_flow(client, session: SsoSession, open_browser: bool, again: str) ->
     code, url = auth["userCode"], auth.get("verificationUriComplete") or auth["verificationUri"]
     _say(f"open {url} and check that it shows the code {code}")
     if open_browser:
-        _open_browser(url)
+        open_browser(url)
     interval = max(int(auth.get("interval") or 5), 1)
     deadline = time.monotonic() + int(auth.get("expiresIn") or 600)
     with _Progress(f"waiting for approval of code {code}", deadline) as progress:
@@ -240,7 +246,7 @@ def pkce_pair() -> tuple[str, str]:
     return verifier, base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
 
-def _pkce_flow(client, session: SsoSession, open_browser: bool, again: str) -> AccessToken:
+def _pkce_flow(client, session: SsoSession, open_browser: Opener, again: str) -> AccessToken:
     from ssoexec.loopback import Listener
 
     registration = _registration(client, session, pkce=True)
@@ -257,7 +263,7 @@ def _pkce_flow(client, session: SsoSession, open_browser: bool, again: str) -> A
         )
         _say(f"sign in at: {url}")
         if open_browser:
-            _open_browser(url)
+            open_browser(url)
         deadline = time.monotonic() + PKCE_TIMEOUT
         with _Progress("waiting for the browser", deadline) as progress:
             callback = None
@@ -305,15 +311,16 @@ def _say(text: str) -> None:
     print(f"ssoexec: {text}", file=sys.stderr, flush=True)
 
 
-def _open_browser(url: str) -> None:
-    """In the background: a BROWSER command may not return until the page is done."""
+def _open_browser(url: str, over: threading.Event) -> None:
+    """In the background: a BROWSER command may not return until the page is done. Once the
+    sign-in is `over`, a browser that failed is not worth a word."""
 
     def run() -> None:
         try:
             opened = webbrowser.open_new_tab(url)
-        except Exception:
+        except Exception:  # no browser is not an error: the link is printed
             opened = False
-        if not opened:
+        if not opened and not over.is_set():
             _say("could not open a browser: open the link above yourself")
 
     threading.Thread(target=run, daemon=True).start()

@@ -38,6 +38,8 @@ class Listener:
         self._claim_lock = threading.Lock()
         self._outcome = threading.Event()
         self._succeeded = False
+        self._answering = 0  # callback requests still writing their page
+        self._answered = threading.Condition()
         self._server = _Server(("127.0.0.1", 0), _handler_for(self, read_timeout))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
@@ -59,7 +61,10 @@ class Listener:
         self._outcome.set()
 
     def close(self) -> None:
+        """Stop listening, once the browser has its answer (ssoexec may exit right after)."""
         self.finish(self._succeeded)
+        with self._answered:
+            self._answered.wait_for(lambda: self._answering == 0, timeout=5)
         self._server.shutdown()
         self._server.server_close()
 
@@ -110,8 +115,15 @@ def _handler_for(listener: Listener, read_timeout: float) -> type[BaseHTTPReques
                     ),
                 )
             code, error = query.get("code"), query.get("error")
-            listener._claim(Callback(code=code, error=error if not code else None))
-            self._answer(*listener._page())
+            with listener._answered:
+                listener._answering += 1
+            try:
+                listener._claim(Callback(code=code, error=error if not code else None))
+                self._answer(*listener._page())
+            finally:
+                with listener._answered:
+                    listener._answering -= 1
+                    listener._answered.notify_all()
 
         def _answer(self, status: int, body: str) -> None:
             data = body.encode("utf-8")

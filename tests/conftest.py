@@ -143,19 +143,24 @@ class Sandbox:
                     )
         return found
 
-    def assert_no_credentials_on_disk(self) -> None:
-        """No role credential (secret key or session token) in any file under HOME or TMPDIR."""
+    def assert_no_credentials_on_disk(self, *, expect_some: bool = True) -> None:
+        """No role credential (secret key or session token) in any file under HOME or TMPDIR,
+        and no ~/.aws/credentials written by ssoexec."""
         secrets = [s.encode() for s in self.emulator.credential_secrets()]
-        assert secrets, "the test issued no credentials to look for"
+        assert secrets or not expect_some, "the test issued no credentials to look for"
         for path, content in self.files().items():
             for secret in secrets:
                 assert secret not in content, f"a credential secret was written to {path}"
-        assert not (self.aws / "credentials").exists()
+        if expect_some:
+            assert not (self.aws / "credentials").exists()
 
 
 @pytest.fixture
-def sandbox(tmp_path, emulator) -> Sandbox:
-    return Sandbox(tmp_path, emulator)
+def sandbox(tmp_path, emulator):
+    box = Sandbox(tmp_path, emulator)
+    yield box
+    # After every test: whatever it did, no role credential reached HOME or TMPDIR.
+    box.assert_no_credentials_on_disk(expect_some=False)
 
 
 def run_in_terminal(argv, env, replies=(), timeout=60):

@@ -212,7 +212,7 @@ TRAP = """
         with open(log, "a") as out:
             out.write(signal.Signals(signum).name + "\\n")
     signal.signal(getattr(signal, name), received)
-    open(log + ".ready", "w").write("ready")
+    open(log + ".ready", "w").write(str(os.getpid()))
     deadline = time.monotonic() + 3
     while time.monotonic() < deadline:
         time.sleep(0.05)
@@ -229,12 +229,13 @@ def test_signals_to_ssoexec_reach_the_child_once(sandbox, tmp_path, name):
     sandbox.login("corp")
     log = tmp_path / "signals"
     proc = start(sandbox, "-p", "dev", "--server", "--", *child(TRAP), str(log), name)
-    wait_for_file(tmp_path / "signals.ready")
+    child_pid = int(wait_for_file(tmp_path / "signals.ready"))
+    assert psutil.Process(child_pid).ppid() == proc.pid
     proc.send_signal(getattr(signal, name))  # to ssoexec alone
     proc.wait(timeout=30)
     assert log.read_text().splitlines() == [name]
     assert proc.returncode == 128 + getattr(signal, name)  # e.g. 143 for SIGTERM
-    assert not psutil.pid_exists(proc.pid)
+    assert not psutil.pid_exists(child_pid)  # waited for, nothing left behind
 
 
 @pytest.mark.parametrize("name", ["SIGINT", "SIGQUIT"])
@@ -244,24 +245,25 @@ def test_ctrl_c_to_the_process_group_reaches_the_child_once(sandbox, tmp_path, n
     sandbox.login("corp")
     log = tmp_path / "signals"
     cleanup = """
-        import signal, sys, time
+        import os, signal, sys, time
         log = sys.argv[1]
         def received(signum, frame):
             with open(log, "a") as out:
                 out.write(signal.Signals(signum).name + "\\n")
         signal.signal(signal.SIGINT, received)
         signal.signal(signal.SIGQUIT, received)
-        open(log + ".ready", "w").write("ready")
+        open(log + ".ready", "w").write(str(os.getpid()))
         time.sleep(2)  # the cleanup a careful tool does after Ctrl-C
         with open(log, "a") as out:
             out.write("cleaned up\\n")
         sys.exit(5)
     """
     proc = start(sandbox, "-p", "dev", "--server", "--", *child(cleanup), str(log))
-    wait_for_file(tmp_path / "signals.ready")
+    child_pid = int(wait_for_file(tmp_path / "signals.ready"))
     os.killpg(proc.pid, getattr(signal, name))
     assert proc.wait(timeout=30) == 5
     assert log.read_text().splitlines() == [name, "cleaned up"]
+    assert not psutil.pid_exists(child_pid)
 
 
 @pytest.mark.parametrize("status", [0, 3, 255])
