@@ -93,10 +93,15 @@ def serve(command: list[str], *, profile_name: str, region: str | None, login: s
     profile = load_profile(profile_name)
     region = environment.resolve_region(region, os.environ, profile.region)
     first = fetch_credentials(
-        profile, region=region, login=_sign_in_if_possible(login, profile_name)
+        profile,
+        region=region,
+        login=_sign_in_if_possible(login, profile_name),
+        ask_mfa=login == "auto",
     )
-    # Refreshes never sign in: the command owns the terminal by then.
-    server = CredentialServer(lambda: fetch_credentials(profile, region=region), first).start()
+    # Refreshes never sign in or ask for an MFA code: the command owns the terminal by then.
+    server = CredentialServer(
+        lambda: fetch_credentials(profile, region=region, ask_mfa=False), first
+    ).start()
     try:
         env = environment.build_server_env(
             os.environ,
@@ -128,24 +133,9 @@ def _inherited_endpoint_env(profile_name: str, region: str | None) -> dict[str, 
     )
 
 
-_SHELLS = {
-    "bash",
-    "zsh",
-    "fish",
-    "sh",
-    "dash",
-    "ksh",
-    "mksh",
-    "yash",
-    "tcsh",
-    "csh",
-    "nu",
-    "xonsh",
-    "elvish",
-    "pwsh",
-    "powershell",
-    "cmd",
-}
+_SHELLS = frozenset(
+    "bash zsh fish sh dash ksh mksh yash tcsh csh nu xonsh elvish pwsh powershell cmd".split()  # noqa: SIM905
+)
 
 
 def user_shell() -> str:
