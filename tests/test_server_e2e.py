@@ -96,12 +96,10 @@ def test_long_child_keeps_valid_credentials(sandbox):
 def test_refresh_failure_keeps_serving_and_recovers(sandbox):
     sandbox.login("corp")
     sandbox.emulator.credential_lifetime = 15 * 60 + 3
-    sandbox.emulator.fail("GetRoleCredentials", 500, times=1000)
     first_fetch_done = threading.Event()
 
     def fail_then_recover():
         # Let the first fetch through, fail the refreshes for a while, then heal.
-        sandbox.emulator.clear_faults()
         first_fetch_done.wait(30)
         sandbox.emulator.fail("GetRoleCredentials", 500, times=1000)
         time.sleep(6)
