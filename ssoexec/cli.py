@@ -52,7 +52,6 @@ app = typer.Typer(
 class Options:
     profile: str
     region: str | None
-    debug: bool
     login: str
 
 
@@ -123,7 +122,6 @@ def root(
     ctx.obj = Options(
         profile=entry.profile_name(profile),
         region=region,
-        debug=debug,
         login=entry.login_mode(login.value if login else None),
     )
     if ctx.invoked_subcommand is None:

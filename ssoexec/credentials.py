@@ -29,9 +29,6 @@ class RoleCredentials:
     expiration: datetime | None = None
     account_id: str | None = None
 
-    def secrets(self) -> tuple[str, ...]:
-        return tuple(s for s in (self.secret_access_key, self.session_token) if s)
-
 
 def fetch_credentials(
     profile, *, region: str | None = None, login=None, ask_mfa: bool = True

@@ -29,11 +29,6 @@ class ConfigError(SsoexecError):
 class LoginRequired(SsoexecError):
     """No usable SSO token: missing, expired, or refused by the portal."""
 
-    def __init__(self, message: str, hint: str, *, profile: str, session: str | None) -> None:
-        super().__init__(message, hint)
-        self.profile = profile
-        self.session = session
-
 
 class AwsCallError(SsoexecError):
     """An AWS call failed after botocore's retries (network, throttling, 5xx, refusal)."""

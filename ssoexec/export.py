@@ -22,9 +22,6 @@ from ssoexec import environment
 from ssoexec.errors import ConfigError
 from ssoexec.timestamps import format_timestamp
 
-FORMATS = ("sh", "fish", "powershell", "json", "dotenv")
-SHELL_FORMATS = ("sh", "fish", "powershell")
-
 # What ssoexec sets in the child, in the order they are printed.
 SET_VARIABLES = (
     environment.ACCESS_KEY_ID,

@@ -281,6 +281,4 @@ def login_required(session, profile_name: str | None, reason: str) -> LoginRequi
     return LoginRequired(
         f"the SSO token for {session} {reason}",
         f"run `{login_command(session, profile_name)}`, then run again",
-        profile=profile_name,
-        session=session.name,
     )
