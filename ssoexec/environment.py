@@ -6,6 +6,7 @@ would make an SDK ignore or override them; keep everything else.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
@@ -31,6 +32,15 @@ REMOVED_PREFIXES = ("AWS_CONTAINER_CREDENTIALS_", "AWS_CONTAINER_AUTHORIZATION_T
 
 # A nested run reuses inherited credentials only while they have at least this long to live.
 REUSE_MARGIN = timedelta(minutes=5)
+
+
+# What botocore accepts as a region name (botocore.utils.validate_region_name): it goes into
+# endpoint host names, so anything else ("x y", "../x") must be refused before a call.
+_REGION_NAME = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?")
+
+
+def is_region_name(text: str) -> bool:
+    return bool(_REGION_NAME.fullmatch(text))
 
 
 def resolve_region(
