@@ -21,14 +21,15 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ssoexec import config_file
+from ssoexec.environment import is_region_name
 from ssoexec.errors import EXIT_USAGE, ConfigError, LoginRequired, SsoexecError
 from ssoexec.profile import DEFAULT_SCOPES, SsoSession
+from ssoexec.terminal import say, shorten
 
 log = logging.getLogger(__name__)
 
 FIELDS = ("account_name", "account_id", "role_name", "sso_session")
 OWNED_KEYS = ("sso_session", "sso_account_id", "sso_role_name", "region")
-_REGION = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _SESSION_NAME = re.compile(r"[A-Za-z0-9._-]+")
 _EXAMPLE = "ssoexec configure --start-url https://d-1234567890.awsapps.com/start --sso-region R"
 
@@ -105,7 +106,7 @@ def configure(
     )
     if dry_run or not plan.changes_file:
         sys.stdout.write(format_plan(plan))
-        _say(f"dry run: {path} not changed" if dry_run else f"nothing to change in {path}")
+        say(f"dry run: {path} not changed" if dry_run else f"nothing to change in {path}")
     else:
         expected = config_file.Expected(added=new_sections(plan), updates=_updates(plan))
         text = config_file.decode(original or b"")
@@ -120,9 +121,9 @@ def configure(
         )
         sys.stdout.write(format_plan(plan))
         sys.stdout.flush()
-        _say(_summary(plan, path, backup))
+        say(_summary(plan, path, backup))
         if plan.of("add"):
-            _say(f"try one: ssoexec -p {plan.of('add')[0].name} -- aws sts get-caller-identity")
+            say(f"try one: ssoexec -p {plan.of('add')[0].name} -- aws sts get-caller-identity")
 
 
 def _scope_clients(config: dict) -> None:
@@ -142,25 +143,31 @@ def _scope_clients(config: dict) -> None:
 def check_template(template: str) -> None:
     """Usage error (exit 2) unless `template` uses only the known {fields}."""
     try:
-        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+        parts = [(f, spec, conv) for _, f, spec, conv in string.Formatter().parse(template)]
+        fields = [f for f, _, _ in parts if f is not None]
         unknown = next((f for f in fields if f not in FIELDS), None)
-        if unknown is None:
+        styled = next((f for f, spec, conv in parts if spec or conv), None)
+        if unknown is not None:
+            problem = f"an unknown field {{{shorten(unknown)}}}"
+        elif styled is not None:  # {account_name:>300000000} would build a 300 MB name
+            problem = f"a format spec or conversion after {{{styled}}}, which names do not take"
+        else:
             template.format(**dict.fromkeys(FIELDS, "x"))
             return
-        problem = f"an unknown field {{{unknown}}}"
     except (ValueError, IndexError, KeyError) as error:
-        problem = f"a mistake: {error}"
+        problem = f"a mistake: {shorten(error)}"
     raise SsoexecError(
-        f"--profile-template {template!r} has {problem}",
+        f"--profile-template {shorten(template)!r} has {problem}",
         "use " + ", ".join("{" + name + "}" for name in FIELDS),
         exit_code=EXIT_USAGE,
     )
 
 
 def _check_region(region: str | None, option: str) -> None:
-    if region is not None and not _REGION.fullmatch(region):
+    """A region name (as botocore's rule) in lower case, as configure writes it in the file."""
+    if region is not None and not (is_region_name(region) and region == region.lower()):
         raise SsoexecError(
-            f"{option} {region!r} is not a region name",
+            f"{option} {shorten(region)!r} is not a region name",
             f"give {option} like us-east-1 or eu-west-1",
             exit_code=EXIT_USAGE,
         )
@@ -509,7 +516,3 @@ def _summary(plan: Plan, path: Path, backup: Path | None) -> str:
         text += f"{', ' if text else ''}updated {updated} profile{'s' * (updated != 1)}"
     saved = f" (the old one is saved as {backup})" if backup else ""
     return f"{text} in {path}{saved}"
-
-
-def _say(text: str) -> None:
-    print(f"ssoexec: {text}", file=sys.stderr, flush=True)
