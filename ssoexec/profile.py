@@ -212,6 +212,14 @@ def _sso_profile(name: str, values: dict, config: dict) -> SsoProfile:
                     f"remove {key} from [profile {shorten(name)}]; the sso-session's value is used",
                 )
             merged[key] = value
+    missing = [key for key in ("sso_start_url", "sso_region") if not merged.get(key)]
+    if session_name is not None and missing:  # these keys belong in the [sso-session]
+        raise ConfigError(
+            f"sso-session {_q(session_name)} (of profile {_q(name)}) is missing "
+            f"{', '.join(missing)}",
+            f"add {' and '.join(missing)} to [sso-session {shorten(session_name)}] "
+            f"in {config_path()}",
+        )
     _require(
         name, merged, ("sso_start_url", "sso_region", "sso_account_id", "sso_role_name"), "SSO"
     )

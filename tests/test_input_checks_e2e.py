@@ -177,3 +177,12 @@ def test_long_values_are_cut_in_messages(sandbox, refused, where):
         error, hint = refused("-p", "dev", env={"AWS_REGION": big + " y"})
     assert len(error) < 400 and len(hint) < 400, (len(error), len(hint))
     assert "more characters" in error, error
+
+
+@pytest.mark.parametrize("key", ["sso_region", "sso_start_url"])
+def test_a_session_key_missing_is_blamed_on_the_sso_session_section(sandbox, refused, key):
+    sandbox.write_config(CONFIG.replace(f"{key} = ", f"# {key} = ", 1))
+    error, hint = refused("-p", "dev")
+    assert f"missing {key}" in error, error
+    assert f"add {key} to [sso-session corp]" in hint, hint
+    assert "[profile dev]" not in hint, hint
