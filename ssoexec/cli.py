@@ -17,6 +17,7 @@ from typer.core import TyperGroup
 
 from ssoexec import __version__, entry
 from ssoexec.errors import EXIT_USAGE, SsoexecError
+from ssoexec.terminal import say
 
 if TYPE_CHECKING:
     from ssoexec.profile import SsoSession
@@ -239,11 +240,11 @@ def logout(
         if profile or sso_session:
             raise _usage(ctx, "--all takes no -p or --sso-session")
         if not flows.sign_out_all():
-            print("ssoexec: no SSO token to sign out of", file=sys.stderr)
+            say("no SSO token to sign out of")
         return
     session, _ = _session_for(ctx, profile, sso_session)
     if not flows.sign_out(session):
-        print(f"ssoexec: not signed in to {session}", file=sys.stderr)
+        say(f"not signed in to {session}")
 
 
 def _session_for(

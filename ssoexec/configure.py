@@ -24,7 +24,7 @@ from ssoexec import config_file
 from ssoexec.environment import is_region_name
 from ssoexec.errors import EXIT_USAGE, ConfigError, LoginRequired, SsoexecError
 from ssoexec.profile import DEFAULT_SCOPES, SsoSession
-from ssoexec.terminal import say, shorten
+from ssoexec.terminal import printable, say, shorten
 
 log = logging.getLogger(__name__)
 
@@ -462,18 +462,19 @@ def format_plan(plan: Plan) -> str:
         rows.append(
             (
                 e.action,
-                f"[profile {e.name}]",
-                e.assignment.account_id,
-                e.assignment.role_name,
-                about,
+                f"[profile {printable(e.name)}]",
+                printable(e.assignment.account_id),
+                printable(e.assignment.role_name),
+                printable(about),
             )
         )
     session = plan.session
-    first = ("add" if plan.new_session else "keep", f"[sso-session {session.name}]")
+    first = ("add" if plan.new_session else "keep", f"[sso-session {printable(session.name)}]")
     widths = [max(len(row[i]) for row in [first, *rows]) for i in range(2)]
     widths += [max((len(row[i]) for row in rows), default=0) for i in (2, 3)]
     lines = [
-        f"{first[0]:<{widths[0]}}  {first[1]:<{widths[1]}}  {session.start_url}  {session.region}"
+        f"{first[0]:<{widths[0]}}  {first[1]:<{widths[1]}}  "
+        f"{printable(session.start_url)}  {printable(session.region)}"
     ]
     for row in rows:
         cells = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 
 from ssoexec import environment
 from ssoexec.errors import ConfigError
+from ssoexec.terminal import printable
 from ssoexec.timestamps import format_timestamp
 
 # What ssoexec sets in the child, in the order they are printed.
@@ -131,7 +132,7 @@ def terminal_warning(profile_name: str, fmt: str) -> str:
         "fish": f"{command} --format fish | source",
         "powershell": f"{command} --format powershell | Invoke-Expression",
     }.get(fmt, f"{command} --format {fmt} > FILE")
-    return (
+    return printable(
         "ssoexec: warning: these are live credentials, printed on your screen; "
         f"to load them into your shell instead: {use}"
     )
