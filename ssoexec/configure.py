@@ -177,7 +177,7 @@ def _check_start_url(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme != "https" or not parts.hostname or re.search(r"\s", url):
         raise SsoexecError(
-            f"the start URL {url!r} is not an https:// URL",
+            f"the start URL {shorten(url)!r} is not an https:// URL",
             "copy it from the IAM Identity Center console (Settings: AWS access portal URL), "
             "e.g. https://d-1234567890.awsapps.com/start",
             exit_code=EXIT_USAGE,
@@ -242,16 +242,17 @@ def choose_session(
         session = load_sso_session(name, config)
         if not _same_url(session.start_url, start_url) or session.region != sso_region:
             raise ConfigError(
-                f"sso-session {name!r} already exists with start URL {session.start_url} and "
-                f"region {session.region}, not {start_url} and {sso_region}",
+                f"sso-session {shorten(name)!r} already exists with start URL "
+                f"{shorten(session.start_url)} and region {shorten(session.region)}, "
+                f"not {shorten(start_url)} and {shorten(sso_region)}",
                 "name another one with --sso-session NAME, or give the start URL and region "
-                f"of [sso-session {name}]",
+                f"of [sso-session {shorten(name)}]",
             )
         return session, False
     if not _SESSION_NAME.fullmatch(name):
         raise SsoexecError(
-            f"--sso-session {name!r} is not a usable section name",
-            f"use letters, digits, '.', '_' and '-', e.g. {normalise(name) or 'corp'}",
+            f"--sso-session {shorten(name)!r} is not a usable section name",
+            f"use letters, digits, '.', '_' and '-', e.g. {shorten(normalise(name)) or 'corp'}",
             exit_code=EXIT_USAGE,
         )
     return SsoSession(start_url, sso_region, name, DEFAULT_SCOPES), True
@@ -300,7 +301,8 @@ def _fetch_assignments(session: SsoSession, new_session: bool) -> list[Assignmen
             raise
         raise SsoexecError(
             error.message,
-            f"run `ssoexec configure` at a terminal (not in CI) to sign in to {session.start_url}",
+            "run `ssoexec configure` at a terminal (not in CI) to sign in to "
+            f"{shorten(session.start_url)}",
         ) from None
 
 

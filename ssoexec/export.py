@@ -184,7 +184,7 @@ def enter_profile_chain(profile_name: str) -> None:
     if profile_name in chain:
         loop = " -> ".join([*chain, profile_name])
         raise ConfigError(
-            f"profile {profile_name!r} runs `ssoexec credential-process` for itself, "
+            f"profile {shorten(profile_name)!r} runs `ssoexec credential-process` for itself, "
             f"through credential_process: {loop}",
             "point credential_process at a profile with SSO settings "
             "(e.g. `credential_process = ssoexec credential-process -p dev`), "

@@ -165,11 +165,23 @@ def test_a_config_that_is_not_plain_utf8(sandbox, refused, content, words, hint)
     assert hint in their_hint, their_hint
 
 
-@pytest.mark.parametrize("where", ["profile name", "config value", "region"])
+@pytest.mark.parametrize(
+    "where", ["profile name", "config value", "region", "template", "session name", "start URL"]
+)
 def test_long_values_are_cut_in_messages(sandbox, refused, where):
     big = "x" * 100_000
+    configure = ("configure", "--sso-region", "us-east-1")
     if where == "profile name":
         error, hint = refused("-p", big)
+    elif where == "template":
+        template = "{account_name}" + big + "{nope}"
+        args = (*configure, "--start-url", START_URL, "--profile-template", template)
+        error, hint = refused(*args, status=2, command=False)
+    elif where == "session name":
+        args = (*configure, "--start-url", START_URL, "--sso-session", big + " y")
+        error, hint = refused(*args, status=2, command=False)
+    elif where == "start URL":
+        error, hint = refused(*configure, "--start-url", big, status=2, command=False)
     elif where == "config value":
         sandbox.write_config(CONFIG.replace("duration_seconds = 3600", f"duration_seconds = {big}"))
         error, hint = refused("-p", "chained")
