@@ -341,6 +341,15 @@ def fetch_assignments(session: SsoSession, access_token: str) -> list[Assignment
         except client.exceptions.UnauthorizedException:
             raise _Refused from None
     log.debug("the portal lists %d account(s), %d role(s)", len(accounts), len(found))
+    for assignment in found:  # they go into the file; AWS allows no such characters in them
+        for what, value in (("account id", assignment.account_id), ("role", assignment.role_name)):
+            if printable(value) != value or not value.strip():
+                raise SsoexecError(
+                    f"AWS SSO listed a {what} {shorten(value)!r} that cannot go into the "
+                    "AWS config (control characters or blank)",
+                    "nothing was changed; check AWS_ENDPOINT_URL_SSO, or report it to your "
+                    "administrator",
+                )
     return sorted(found)
 
 

@@ -34,10 +34,10 @@ def test_an_aws_error_message_with_escapes(sandbox, api, args):
     assert "No access ?]0;pwned??[2J here" in result.stderr, result.stderr
 
 
-def test_account_and_role_names_with_escapes_in_configure(sandbox):
+def test_account_names_with_escapes_in_configure(sandbox):
     sandbox.emulator.accounts = [
         Account("444444444444", f"Evil {ESCAPES} Corp", "e@example.com", ("Admin",)),
-        Account("555555555555", "Fine", "f@example.com", (f"Role{ESCAPES}",)),
+        Account("555555555555", "Fine", "f@example.com", ("Viewer",)),
     ]
     sandbox.login()
     args = ("configure", "--start-url", START_URL, "--sso-region", "us-east-1")
@@ -46,9 +46,27 @@ def test_account_and_role_names_with_escapes_in_configure(sandbox):
         assert result.returncode == 0, result.stderr
         assert_no_control_bytes(result)
         assert "Evil ?]0;pwned??[2J Corp" in result.stdout, result.stdout
+    assert "\x1b" not in sandbox.config.read_text()
     listed = sandbox.run("list")
     assert listed.returncode == 0, listed.stderr
     assert_no_control_bytes(listed)
+
+
+@pytest.mark.parametrize(
+    "role", [f"Role{ESCAPES}", "Admin\n[profile evil]\ncredential_process = x"]
+)
+def test_a_role_name_that_cannot_go_into_the_config(sandbox, role):
+    """AWS allows no control characters in a role (permission set) name: one is refused, and
+    the plan is not printed nor the file changed."""
+    sandbox.emulator.accounts = [Account("444444444444", "Fine", "e@example.com", (role,))]
+    sandbox.login()
+    before = sandbox.files()
+    result = sandbox.run("configure", "--start-url", START_URL, "--sso-region", "us-east-1")
+    assert result.returncode == 125, result.stderr
+    assert_no_control_bytes(result)
+    assert "cannot go into the AWS config" in result.stderr
+    assert result.stdout == ""
+    assert sandbox.files() == before
 
 
 def test_list_and_doctor_print_file_values_printable(sandbox):
