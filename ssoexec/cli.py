@@ -17,6 +17,7 @@ from typer.core import TyperGroup
 
 from ssoexec import __version__, entry
 from ssoexec.errors import EXIT_USAGE, SsoexecError
+from ssoexec.terminal import say
 
 if TYPE_CHECKING:
     from ssoexec.profile import SsoSession
@@ -27,7 +28,8 @@ class _CommandOrSubcommand(TyperGroup):
     a subcommand and no `--` came before it (`ssoexec -p dev -- login` runs a program)."""
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
-        rest = super().parse_args(ctx, args)
+        args = list(args)  # the parser consumes the list it is given, `--` and all
+        rest = super().parse_args(ctx, list(args))
         remaining = [*ctx._protected_args, *rest]
         after_dashes = len(remaining) < len(args) and args[-len(remaining) - 1] == "--"
         if remaining and (after_dashes or remaining[0] not in self.commands):
@@ -66,12 +68,25 @@ def _show_version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _not_empty(ctx: typer.Context, param: typer.CallbackParam, value: str | None) -> str | None:
+    """An empty name (`-p "$ENV"` with ENV unset) is a mistake, never "use the default"."""
+    if value is not None and not value:
+        option = "/".join(param.opts)
+        raise SsoexecError(
+            f"{option} is empty (an unset variable?)",
+            f"give {option} a name, or leave it out; see `{ctx.command_path} --help`",
+            exit_code=EXIT_USAGE,
+        )
+    return value
+
+
 ProfileOption = Annotated[
     str | None,
     typer.Option(
         "-p",
         "--profile",
         envvar=list(entry.PROFILE_ENV),
+        callback=_not_empty,
         help="AWS config profile to use  [default: default]",
     ),
 ]
@@ -79,7 +94,9 @@ ProfileOption = Annotated[
 # AWS_PROFILE, and `ssoexec -p dev export` must beat an inherited AWS_PROFILE.
 SubcommandProfileOption = Annotated[
     str | None,
-    typer.Option("-p", "--profile", help="AWS config profile to use (as the main -p)."),
+    typer.Option(
+        "-p", "--profile", callback=_not_empty, help="AWS config profile to use (as the main -p)."
+    ),
 ]
 
 
@@ -173,7 +190,11 @@ def completion(
 
 SsoSessionOption = Annotated[
     str | None,
-    typer.Option("--sso-session", help="An [sso-session NAME] of the config, instead of -p."),
+    typer.Option(
+        "--sso-session",
+        callback=_not_empty,
+        help="An [sso-session NAME] of the config, instead of -p.",
+    ),
 ]
 
 
@@ -219,11 +240,11 @@ def logout(
         if profile or sso_session:
             raise _usage(ctx, "--all takes no -p or --sso-session")
         if not flows.sign_out_all():
-            print("ssoexec: no SSO token to sign out of", file=sys.stderr)
+            say("no SSO token to sign out of")
         return
     session, _ = _session_for(ctx, profile, sso_session)
     if not flows.sign_out(session):
-        print(f"ssoexec: not signed in to {session}", file=sys.stderr)
+        say(f"not signed in to {session}")
 
 
 def _session_for(

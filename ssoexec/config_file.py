@@ -219,12 +219,21 @@ def _backup(path: Path, original: bytes) -> Path:
         except FileExistsError:
             continue
         with os.fdopen(fd, "wb") as out:
-            os.fchmod(out.fileno(), path.stat().st_mode & 0o7777)
+            _copy_mode(out.fileno(), backup, path.stat())
             out.write(original)
             out.flush()
             os.fsync(out.fileno())
         return backup
     raise FileExistsError(f"too many backups of {path} this second")
+
+
+def _copy_mode(fd: int, path: Path, stat: os.stat_result) -> None:
+    """Give the open file `fd` (at `path`) the mode of `stat`; Windows has no os.fchmod, and
+    its os.chmod sets only the read-only flag."""
+    if hasattr(os, "fchmod"):
+        os.fchmod(fd, stat.st_mode & 0o7777)
+    else:
+        os.chmod(path, stat.st_mode & 0o7777)
 
 
 def _replace(path: Path, new: bytes, exists: bool, backup: Path | None, expected: Expected) -> None:
@@ -233,9 +242,10 @@ def _replace(path: Path, new: bytes, exists: bool, backup: Path | None, expected
         with os.fdopen(fd, "wb") as out:
             if exists:
                 stat = path.stat()
-                os.fchmod(out.fileno(), stat.st_mode & 0o7777)
-                with suppress(OSError):
-                    os.fchown(out.fileno(), stat.st_uid, stat.st_gid)
+                _copy_mode(out.fileno(), Path(temp), stat)
+                if hasattr(os, "fchown"):  # not on Windows, where files have no uid
+                    with suppress(OSError):
+                        os.fchown(out.fileno(), stat.st_uid, stat.st_gid)
             out.write(new)
             out.flush()
             os.fsync(out.fileno())

@@ -21,14 +21,15 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ssoexec import config_file
+from ssoexec.environment import is_region_name
 from ssoexec.errors import EXIT_USAGE, ConfigError, LoginRequired, SsoexecError
 from ssoexec.profile import DEFAULT_SCOPES, SsoSession
+from ssoexec.terminal import printable, say, shorten
 
 log = logging.getLogger(__name__)
 
 FIELDS = ("account_name", "account_id", "role_name", "sso_session")
 OWNED_KEYS = ("sso_session", "sso_account_id", "sso_role_name", "region")
-_REGION = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _SESSION_NAME = re.compile(r"[A-Za-z0-9._-]+")
 _EXAMPLE = "ssoexec configure --start-url https://d-1234567890.awsapps.com/start --sso-region R"
 
@@ -105,7 +106,7 @@ def configure(
     )
     if dry_run or not plan.changes_file:
         sys.stdout.write(format_plan(plan))
-        _say(f"dry run: {path} not changed" if dry_run else f"nothing to change in {path}")
+        say(f"dry run: {path} not changed" if dry_run else f"nothing to change in {path}")
     else:
         expected = config_file.Expected(added=new_sections(plan), updates=_updates(plan))
         text = config_file.decode(original or b"")
@@ -120,9 +121,9 @@ def configure(
         )
         sys.stdout.write(format_plan(plan))
         sys.stdout.flush()
-        _say(_summary(plan, path, backup))
+        say(_summary(plan, path, backup))
         if plan.of("add"):
-            _say(f"try one: ssoexec -p {plan.of('add')[0].name} -- aws sts get-caller-identity")
+            say(f"try one: ssoexec -p {plan.of('add')[0].name} -- aws sts get-caller-identity")
 
 
 def _scope_clients(config: dict) -> None:
@@ -142,25 +143,31 @@ def _scope_clients(config: dict) -> None:
 def check_template(template: str) -> None:
     """Usage error (exit 2) unless `template` uses only the known {fields}."""
     try:
-        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+        parts = [(f, spec, conv) for _, f, spec, conv in string.Formatter().parse(template)]
+        fields = [f for f, _, _ in parts if f is not None]
         unknown = next((f for f in fields if f not in FIELDS), None)
-        if unknown is None:
+        styled = next((f for f, spec, conv in parts if spec or conv), None)
+        if unknown is not None:
+            problem = f"an unknown field {{{shorten(unknown)}}}"
+        elif styled is not None:  # {account_name:>300000000} would build a 300 MB name
+            problem = f"a format spec or conversion after {{{styled}}}, which names do not take"
+        else:
             template.format(**dict.fromkeys(FIELDS, "x"))
             return
-        problem = f"an unknown field {{{unknown}}}"
     except (ValueError, IndexError, KeyError) as error:
-        problem = f"a mistake: {error}"
+        problem = f"a mistake: {shorten(error)}"
     raise SsoexecError(
-        f"--profile-template {template!r} has {problem}",
+        f"--profile-template {shorten(template)!r} has {problem}",
         "use " + ", ".join("{" + name + "}" for name in FIELDS),
         exit_code=EXIT_USAGE,
     )
 
 
 def _check_region(region: str | None, option: str) -> None:
-    if region is not None and not _REGION.fullmatch(region):
+    """A region name (as botocore's rule) in lower case, as configure writes it in the file."""
+    if region is not None and not (is_region_name(region) and region == region.lower()):
         raise SsoexecError(
-            f"{option} {region!r} is not a region name",
+            f"{option} {shorten(region)!r} is not a region name",
             f"give {option} like us-east-1 or eu-west-1",
             exit_code=EXIT_USAGE,
         )
@@ -170,7 +177,7 @@ def _check_start_url(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme != "https" or not parts.hostname or re.search(r"\s", url):
         raise SsoexecError(
-            f"the start URL {url!r} is not an https:// URL",
+            f"the start URL {shorten(url)!r} is not an https:// URL",
             "copy it from the IAM Identity Center console (Settings: AWS access portal URL), "
             "e.g. https://d-1234567890.awsapps.com/start",
             exit_code=EXIT_USAGE,
@@ -235,16 +242,17 @@ def choose_session(
         session = load_sso_session(name, config)
         if not _same_url(session.start_url, start_url) or session.region != sso_region:
             raise ConfigError(
-                f"sso-session {name!r} already exists with start URL {session.start_url} and "
-                f"region {session.region}, not {start_url} and {sso_region}",
+                f"sso-session {shorten(name)!r} already exists with start URL "
+                f"{shorten(session.start_url)} and region {shorten(session.region)}, "
+                f"not {shorten(start_url)} and {shorten(sso_region)}",
                 "name another one with --sso-session NAME, or give the start URL and region "
-                f"of [sso-session {name}]",
+                f"of [sso-session {shorten(name)}]",
             )
         return session, False
     if not _SESSION_NAME.fullmatch(name):
         raise SsoexecError(
-            f"--sso-session {name!r} is not a usable section name",
-            f"use letters, digits, '.', '_' and '-', e.g. {normalise(name) or 'corp'}",
+            f"--sso-session {shorten(name)!r} is not a usable section name",
+            f"use letters, digits, '.', '_' and '-', e.g. {shorten(normalise(name)) or 'corp'}",
             exit_code=EXIT_USAGE,
         )
     return SsoSession(start_url, sso_region, name, DEFAULT_SCOPES), True
@@ -293,7 +301,8 @@ def _fetch_assignments(session: SsoSession, new_session: bool) -> list[Assignmen
             raise
         raise SsoexecError(
             error.message,
-            f"run `ssoexec configure` at a terminal (not in CI) to sign in to {session.start_url}",
+            "run `ssoexec configure` at a terminal (not in CI) to sign in to "
+            f"{shorten(session.start_url)}",
         ) from None
 
 
@@ -332,6 +341,15 @@ def fetch_assignments(session: SsoSession, access_token: str) -> list[Assignment
         except client.exceptions.UnauthorizedException:
             raise _Refused from None
     log.debug("the portal lists %d account(s), %d role(s)", len(accounts), len(found))
+    for assignment in found:  # they go into the file; AWS allows no such characters in them
+        for what, value in (("account id", assignment.account_id), ("role", assignment.role_name)):
+            if printable(value) != value or not value.strip():
+                raise SsoexecError(
+                    f"AWS SSO listed a {what} {shorten(value)!r} that cannot go into the "
+                    "AWS config (control characters or blank)",
+                    "nothing was changed; check AWS_ENDPOINT_URL_SSO, or report it to your "
+                    "administrator",
+                )
     return sorted(found)
 
 
@@ -455,18 +473,19 @@ def format_plan(plan: Plan) -> str:
         rows.append(
             (
                 e.action,
-                f"[profile {e.name}]",
-                e.assignment.account_id,
-                e.assignment.role_name,
-                about,
+                f"[profile {printable(e.name)}]",
+                printable(e.assignment.account_id),
+                printable(e.assignment.role_name),
+                printable(about),
             )
         )
     session = plan.session
-    first = ("add" if plan.new_session else "keep", f"[sso-session {session.name}]")
+    first = ("add" if plan.new_session else "keep", f"[sso-session {printable(session.name)}]")
     widths = [max(len(row[i]) for row in [first, *rows]) for i in range(2)]
     widths += [max((len(row[i]) for row in rows), default=0) for i in (2, 3)]
     lines = [
-        f"{first[0]:<{widths[0]}}  {first[1]:<{widths[1]}}  {session.start_url}  {session.region}"
+        f"{first[0]:<{widths[0]}}  {first[1]:<{widths[1]}}  "
+        f"{printable(session.start_url)}  {printable(session.region)}"
     ]
     for row in rows:
         cells = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
@@ -509,7 +528,3 @@ def _summary(plan: Plan, path: Path, backup: Path | None) -> str:
         text += f"{', ' if text else ''}updated {updated} profile{'s' * (updated != 1)}"
     saved = f" (the old one is saved as {backup})" if backup else ""
     return f"{text} in {path}{saved}"
-
-
-def _say(text: str) -> None:
-    print(f"ssoexec: {text}", file=sys.stderr, flush=True)

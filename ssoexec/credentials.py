@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import getpass
 import logging
+import os
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from ssoexec.errors import AwsCallError, ConfigError, SsoexecError
+from ssoexec.terminal import printable, shorten
 from ssoexec.timestamps import format_timestamp, from_epoch, utcnow
 
 log = logging.getLogger(__name__)
@@ -166,17 +169,21 @@ def _prompt_mfa(profile, allowed: bool) -> str:
             "and there is no terminal to ask for it",
             "run it from a terminal, or use a profile without mfa_serial in scripts",
         )
-    code = getpass.getpass(f"Enter MFA code for {profile.mfa_serial}: ").strip()
+    code = getpass.getpass(f"Enter MFA code for {printable(profile.mfa_serial)}: ").strip()
     if not (len(code) == 6 and code.isdigit()):
         raise SsoexecError(
-            f"{code!r} is not an MFA code", "enter the 6 digits your MFA device shows"
+            f"{shorten(code)!r} is not an MFA code", "enter the 6 digits your MFA device shows"
         )
     return code
 
 
 def _has_terminal() -> bool:
+    """Whether getpass can ask someone: POSIX opens the controlling terminal; Windows (no
+    os.ctermid, no /dev/tty) reads the console, there when stdin is one."""
+    if not hasattr(os, "ctermid"):
+        return sys.stdin is not None and sys.stdin.isatty()
     try:
-        with open("/dev/tty"):
+        with open(os.ctermid()):
             return True
     except OSError:
         return False

@@ -20,6 +20,7 @@ from ssoexec.entry import server_mode
 from ssoexec.errors import ConfigError
 from ssoexec.findings import INFO, OK, PROBLEM, Finding, masked_key_id, shown
 from ssoexec.migration import check_credentials_file, check_token_regions
+from ssoexec.terminal import printable, shorten
 from ssoexec.timestamps import format_timestamp, from_epoch, minutes_left, parse_timestamp, utcnow
 
 # Clock rules, kept conservative so that a correct clock is never blamed. A token's expiresAt is
@@ -67,15 +68,17 @@ def collect(profile_name: str, *, region: str | None, env: Mapping[str, str]) ->
 
 
 def report(findings: list[Finding], profile_name: str) -> None:
+    """One line a finding, made printable (they quote files, AWS and the environment)."""
     for finding in findings:
         line = f"{finding.level:<8} {finding.message}"
-        print(f"{line}; fix: {finding.hint}" if finding.hint else line)
+        print(printable(f"{line}; fix: {finding.hint}" if finding.hint else line))
     problems = sum(f.level == PROBLEM for f in findings)
+    name = shorten(profile_name)
     if problems:
         plural = "s" if problems > 1 else ""
-        print(f"summary: {problems} problem{plural} found for profile {profile_name}")
+        print(f"summary: {problems} problem{plural} found for profile {name}")
     else:
-        print(f"summary: all OK for profile {profile_name}")
+        print(f"summary: all OK for profile {name}")
 
 
 # ---------------------------------------------------------------- what the child would see

@@ -140,5 +140,12 @@ def exit_on_error(call: Callable[[], object]) -> NoReturn:
 
 
 def report(message: str, hint: str) -> None:
-    print(f"ssoexec: error: {' '.join(message.split())}", file=sys.stderr)
-    print(f"hint: {' '.join(hint.split())}", file=sys.stderr, flush=True)
+    """The two lines of a failure, made printable (they may quote AWS's words or a file's) and
+    cut to a sane length (a value quoted whole could be megabytes)."""
+    from ssoexec.terminal import shorten
+
+    print(f"ssoexec: error: {shorten(' '.join(message.split()), _LONGEST)}", file=sys.stderr)
+    print(f"hint: {shorten(' '.join(hint.split()), _LONGEST)}", file=sys.stderr, flush=True)
+
+
+_LONGEST = 1000  # characters of a message or hint

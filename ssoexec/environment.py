@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from ssoexec.credentials import RoleCredentials
+from ssoexec.errors import EXIT_USAGE, ConfigError
+from ssoexec.terminal import shorten
 from ssoexec.timestamps import format_timestamp, parse_timestamp, utcnow
 
 ACCESS_KEY_ID = "AWS_ACCESS_KEY_ID"
@@ -46,8 +48,33 @@ def is_region_name(text: str) -> bool:
 def resolve_region(
     explicit: str | None, parent: Mapping[str, str], profile_region: str | None
 ) -> str | None:
-    """--region, else an inherited AWS_REGION / AWS_DEFAULT_REGION, else the profile's region."""
-    return explicit or parent.get(REGION) or parent.get(DEFAULT_REGION) or profile_region or None
+    """--region, else an inherited AWS_REGION / AWS_DEFAULT_REGION, else the profile's region.
+    Whichever is used must be a region name: it reaches the command and AWS host names."""
+    sources = (
+        ("--region", explicit),
+        (REGION, parent.get(REGION)),
+        (DEFAULT_REGION, parent.get(DEFAULT_REGION)),
+        ("the profile's region", profile_region),
+    )
+    for source, value in sources:
+        if value:
+            check_region(value, source)
+            return value
+    return None
+
+
+def check_region(value: str, source: str) -> None:
+    """Fail unless `value` (from `source`: an option, a variable, a profile) is a region name."""
+    if is_region_name(value):
+        return
+    error = f"{source} {shorten(value)!r} is not a region name"
+    if source.startswith("--"):
+        raise ConfigError(
+            error, f"give {source} a region like us-east-1 or eu-west-1", exit_code=EXIT_USAGE
+        )
+    if source in (REGION, DEFAULT_REGION):
+        raise ConfigError(error, f"set {source} to a region like eu-west-1, or unset it")
+    raise ConfigError(error, "set a region like us-east-1 or eu-west-1 in the AWS config")
 
 
 def build_child_env(

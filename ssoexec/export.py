@@ -17,9 +17,11 @@ import os
 import shlex
 import sys
 from collections.abc import Mapping
+from typing import NoReturn
 
 from ssoexec import environment
-from ssoexec.errors import ConfigError
+from ssoexec.errors import ConfigError, SsoexecError
+from ssoexec.terminal import printable, shorten
 from ssoexec.timestamps import format_timestamp
 
 # What ssoexec sets in the child, in the order they are printed.
@@ -109,19 +111,36 @@ def quote(value: str, fmt: str) -> str:
 
 
 _DOTENV_BARE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./:+=@,-")
-_DOTENV_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# Special to sh inside double quotes (python-dotenv reads backslash escapes and ${NAME} there).
+_SH_DOUBLE_QUOTED = frozenset('$`\\"')
 
 
 def dotenv_quote(value: str) -> str:
-    """dotenv: bare when every character is a letter, digit or one of `_./:+=@,-` (every
-    key, token, timestamp and region is); else in double quotes, with backslash escapes for
-    backslash, double quote, newline, CR and tab, as python-dotenv and docker compose read
-    them. Two limits of those readers, that no key, token, timestamp or region runs into: `$`
-    is written as is, so one that expands `${NAME}` in double quotes changes such a value, and
-    python-dotenv misreads a value ending in a backslash (it takes `\\"` for an escaped quote)."""
-    if value and set(value) <= _DOTENV_BARE:
+    """A dotenv value that sourcing in sh or bash (`set -a; . ./.env`) reads as python-dotenv
+    does, and that runs nothing: bare when every character is a letter, digit or one of
+    `_./:+=@,-` (every key, token, timestamp and region is, and docker's --env-file reads those
+    alike); else in single quotes, where sh expands nothing (python-dotenv reads `\\\\` and
+    `\\'` as escapes there, so not with those); else in double quotes when nothing in it is
+    special to sh there. A value that fits none (a `'` with `$` or a backslash, say), or has
+    `${` (which python-dotenv expands even in single quotes), is refused: there is no way to
+    write it that both read alike."""
+    if set(value) <= _DOTENV_BARE:
         return value
-    return '"' + "".join(_DOTENV_ESCAPES.get(c, c) for c in value) + '"'
+    if "${" in value:  # python-dotenv expands ${NAME} in every kind of value
+        return _not_in_dotenv(value)
+    if "'" not in value and "\\\\" not in value and not value.endswith("\\"):
+        return f"'{value}'"
+    if not set(value) & _SH_DOUBLE_QUOTED:
+        return f'"{value}"'
+    return _not_in_dotenv(value)
+
+
+def _not_in_dotenv(value: str) -> NoReturn:
+    raise SsoexecError(
+        f"the value {shorten(value)!r} cannot be written to a dotenv file that sh and "
+        "python-dotenv read alike (its quotes, backslashes or ${ defeat every kind of quoting)",
+        "use --format sh or --format json, or a profile name without such characters",
+    )
 
 
 def terminal_warning(profile_name: str, fmt: str) -> str:
@@ -131,7 +150,7 @@ def terminal_warning(profile_name: str, fmt: str) -> str:
         "fish": f"{command} --format fish | source",
         "powershell": f"{command} --format powershell | Invoke-Expression",
     }.get(fmt, f"{command} --format {fmt} > FILE")
-    return (
+    return printable(
         "ssoexec: warning: these are live credentials, printed on your screen; "
         f"to load them into your shell instead: {use}"
     )
@@ -165,7 +184,7 @@ def enter_profile_chain(profile_name: str) -> None:
     if profile_name in chain:
         loop = " -> ".join([*chain, profile_name])
         raise ConfigError(
-            f"profile {profile_name!r} runs `ssoexec credential-process` for itself, "
+            f"profile {shorten(profile_name)!r} runs `ssoexec credential-process` for itself, "
             f"through credential_process: {loop}",
             "point credential_process at a profile with SSO settings "
             "(e.g. `credential_process = ssoexec credential-process -p dev`), "

@@ -24,6 +24,7 @@ from ssoexec.profile import (
     load_config,
     load_profile,
 )
+from ssoexec.terminal import printable, say
 from ssoexec.timestamps import format_timestamp, minutes_left, utcnow
 
 
@@ -59,10 +60,7 @@ def list_profiles(*, as_json: bool) -> None:
     """Print every profile, sorted by name: a table, or a JSON list with `as_json`."""
     rows = profile_rows()
     if not rows:
-        print(
-            f"ssoexec: no profiles in {config_path()} (`ssoexec configure` writes them)",
-            file=sys.stderr,
-        )
+        say(f"no profiles in {config_path()} (`ssoexec configure` writes them)")
     if as_json:
         sys.stdout.write(json.dumps([asdict(row) for row in rows], indent=2) + "\n")
     else:
@@ -171,9 +169,9 @@ def table(rows: list[Row]) -> str:
     cells = [[title for title, _ in COLUMNS]]
     for row in rows:
         values = asdict(row)
-        line = ["-" if values[key] is None else str(values[key]) for _, key in COLUMNS]
+        line = ["-" if values[key] is None else printable(values[key]) for _, key in COLUMNS]
         if row.error is not None:
-            line[-1] = f"error: {row.error}"
+            line[-1] = f"error: {printable(row.error)}"
         cells.append(line)
     widths = [max(len(line[i]) for line in cells) for i in range(len(COLUMNS) - 1)]
     lines = (

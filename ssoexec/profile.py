@@ -13,9 +13,20 @@ import os
 from dataclasses import dataclass, field
 
 from ssoexec.credentials import RoleCredentials
+from ssoexec.environment import is_region_name
 from ssoexec.errors import ConfigError
+from ssoexec.terminal import shorten
 
 DEFAULT_SCOPES = ("sso:account:access",)
+# A source_profile chain deeper than this is a mistake (real ones are two or three roles).
+MAX_CHAIN = 32
+# A config or credentials file is read whole to find what is wrong with it, up to this size.
+_CONFIG_LIMIT = 16 * 1024 * 1024
+
+
+def _q(value: object) -> str:
+    """A value from the user or a file, quoted in a message: printable, cut if long."""
+    return repr(shorten(value))
 
 
 @dataclass(frozen=True)
@@ -38,7 +49,7 @@ class SsoSession:
         return self.name is not None
 
     def __str__(self) -> str:
-        return f"sso-session {self.name!r}" if self.name else self.start_url
+        return f"sso-session {_q(self.name)}" if self.name else shorten(self.start_url)
 
 
 @dataclass(frozen=True)
@@ -93,17 +104,45 @@ def load_config() -> dict:
 
     from ssoexec import clients
 
+    session = clients.session()
     try:
-        return clients.session().full_config
-    except ConfigParseError as error:
+        return session.full_config
+    except (ConfigParseError, UnicodeDecodeError) as error:
+        for variable in ("config_file", "credentials_file"):
+            _check_encoding(os.path.expanduser(session.get_config_variable(variable)))
         raise ConfigError(
-            f"cannot parse the AWS config: {error}",
+            f"cannot parse the AWS config: {shorten(error, 300)}",
             "fix the file's syntax (a duplicate section or a line outside any section)",
         ) from None
-    except (UnicodeDecodeError, OSError) as error:
+    except OSError as error:
         raise ConfigError(
-            f"cannot read the AWS config {config_path()}: {error}",
+            f"cannot read the AWS config {config_path()}: {shorten(error, 300)}",
             "check the file's permissions and that it is UTF-8 text",
+        ) from None
+
+
+def _check_encoding(path: str) -> None:
+    """Name what botocore's loader cannot read in the file at `path`: a byte order mark (it
+    reads the first section header as a line outside any section) or bytes that are not UTF-8."""
+    from ssoexec.files import read_regular_file
+
+    try:
+        data = read_regular_file(path, limit=_CONFIG_LIMIT)
+    except OSError:
+        return
+    if data.startswith(b"\xef\xbb\xbf"):
+        raise ConfigError(
+            f"the AWS config file {path} starts with a UTF-8 byte order mark (BOM)",
+            "save it as UTF-8 without a BOM (e.g. `sed -i '1s/^\\xEF\\xBB\\xBF//' FILE`)",
+        )
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ConfigError(
+            f"the AWS config file {path} is not UTF-8 text: byte {data[error.start]:#04x} "
+            f"on line {line} is not UTF-8",
+            "save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)",
         ) from None
 
 
@@ -117,30 +156,37 @@ def load_profile(name: str, config: dict | None = None) -> Profile:
 
 def _resolve(name: str, config: dict, visited: tuple[str, ...]) -> Profile:
     profiles = config.get("profiles", {})
+    if len(visited) >= MAX_CHAIN:
+        raise ConfigError(
+            f"profile {_q(visited[0])} is a role chain of more than {MAX_CHAIN} profiles "
+            f"(source_profile after source_profile, down to {_q(name)})",
+            "make the chain end sooner at a profile with SSO settings or keys "
+            "(check each source_profile)",
+        )
     if name not in profiles:
         raise _unknown_profile(name, profiles, referrer=visited[-1] if visited else None)
     values = profiles[name]
     if "role_arn" in values and "web_identity_token_file" not in values:
         return _role_chain(name, values, config, (*visited, name))
     if "web_identity_token_file" in values:
-        return BotocoreProfile(name, "web identity", values.get("region"))
+        return BotocoreProfile(name, "web identity", _region(name, values))
     if "sso_account_id" in values or "sso_role_name" in values:
         return _sso_profile(name, values, config)
     if "aws_access_key_id" in values or "aws_secret_access_key" in values:
         _require(name, values, ("aws_access_key_id", "aws_secret_access_key"), "static keys")
-        return BotocoreProfile(name, "static", values.get("region"))
+        return BotocoreProfile(name, "static", _region(name, values))
     if "credential_process" in values:
-        return BotocoreProfile(name, "process", values.get("region"))
+        return BotocoreProfile(name, "process", _region(name, values))
     if "login_session" in values:
-        return BotocoreProfile(name, "console login", values.get("region"))
+        return BotocoreProfile(name, "console login", _region(name, values))
     if "sso_session" in values or "sso_start_url" in values:
         raise ConfigError(
-            f"profile {name!r} has SSO settings but no sso_account_id and sso_role_name",
-            f"add sso_account_id and sso_role_name to [profile {name}], "
+            f"profile {_q(name)} has SSO settings but no sso_account_id and sso_role_name",
+            f"add sso_account_id and sso_role_name to [profile {shorten(name)}], "
             "or pick a profile that names an account and role",
         )
     raise ConfigError(
-        f"profile {name!r} has no credentials configured",
+        f"profile {_q(name)} has no credentials configured",
         "give it sso_session + sso_account_id + sso_role_name, role_arn + source_profile, "
         "or keys (`aws configure sso` writes an SSO profile)",
     )
@@ -153,18 +199,27 @@ def _sso_profile(name: str, values: dict, config: dict) -> SsoProfile:
         sessions = config.get("sso_sessions", {})
         if session_name not in sessions:
             raise ConfigError(
-                f"profile {name!r} uses sso-session {session_name!r}, which does not exist",
-                f"add an [sso-session {session_name}] section with sso_start_url and sso_region, "
+                f"profile {_q(name)} uses sso-session {_q(session_name)}, which does not exist",
+                f"add an [sso-session {shorten(session_name)}] section with sso_start_url and "
+                "sso_region, "
                 "or fix the sso_session value",
             )
         for key, value in sessions[session_name].items():
             if key in values and values[key] != value:
                 raise ConfigError(
-                    f"profile {name!r} sets {key} = {values[key]} but its sso-session "
-                    f"{session_name!r} says {value}",
-                    f"remove {key} from [profile {name}]; the sso-session's value is used",
+                    f"profile {_q(name)} sets {key} = {shorten(values[key])} but its sso-session "
+                    f"{_q(session_name)} says {shorten(value)}",
+                    f"remove {key} from [profile {shorten(name)}]; the sso-session's value is used",
                 )
             merged[key] = value
+    missing = [key for key in ("sso_start_url", "sso_region") if not merged.get(key)]
+    if session_name is not None and missing:  # these keys belong in the [sso-session]
+        raise ConfigError(
+            f"sso-session {_q(session_name)} (of profile {_q(name)}) is missing "
+            f"{', '.join(missing)}",
+            f"add {' and '.join(missing)} to [sso-session {shorten(session_name)}] "
+            f"in {config_path()}",
+        )
     _require(
         name, merged, ("sso_start_url", "sso_region", "sso_account_id", "sso_role_name"), "SSO"
     )
@@ -172,14 +227,41 @@ def _sso_profile(name: str, values: dict, config: dict) -> SsoProfile:
         name=name,
         session=SsoSession(
             start_url=merged["sso_start_url"],
-            region=merged["sso_region"],
+            region=_sso_region(
+                merged,
+                f"[sso-session {shorten(session_name)}]"
+                if session_name is not None and "sso_region" in config["sso_sessions"][session_name]
+                else f"[profile {shorten(name)}]",
+            ),
             name=session_name,
             scopes=_scopes(merged.get("sso_registration_scopes")),
         ),
         account_id=str(merged["sso_account_id"]),
         role_name=merged["sso_role_name"],
-        region=values.get("region"),
+        region=_region(name, values),
     )
+
+
+def _region(name: str, values: dict) -> str | None:
+    """The profile's region = value, if it is a region name."""
+    region = values.get("region")
+    if region is not None and not is_region_name(region):
+        raise ConfigError(
+            f"profile {_q(name)} has region = {shorten(region)}, not a region name",
+            f"set region in [profile {shorten(name)}] to a region like us-east-1 or eu-west-1",
+        )
+    return region
+
+
+def _sso_region(values: dict, section: str) -> str:
+    region = values["sso_region"]
+    if not is_region_name(region):
+        raise ConfigError(
+            f"{section} has sso_region = {shorten(region)}, not a region name",
+            f"set sso_region in {section} to the region of your IAM Identity Center, "
+            "like us-east-1 or eu-west-1",
+        )
+    return region
 
 
 def _scopes(text: str | None) -> tuple[str, ...] | None:
@@ -193,15 +275,15 @@ def _role_chain(name: str, values: dict, config: dict, visited: tuple[str, ...])
     source_name = values.get("source_profile")
     if source_name is not None and "credential_source" in values:
         raise ConfigError(
-            f"profile {name!r} sets both source_profile and credential_source",
-            f"keep one of the two in [profile {name}]",
+            f"profile {_q(name)} sets both source_profile and credential_source",
+            f"keep one of the two in [profile {shorten(name)}]",
         )
     if "credential_source" in values:
-        return BotocoreProfile(name, "role (credential_source)", values.get("region"))
+        return BotocoreProfile(name, "role (credential_source)", _region(name, values))
     if source_name is None:
         raise ConfigError(
-            f"profile {name!r} has role_arn but no source_profile",
-            f"add source_profile = <profile with credentials> to [profile {name}]",
+            f"profile {_q(name)} has role_arn but no source_profile",
+            f"add source_profile = <profile with credentials> to [profile {shorten(name)}]",
         )
     static_keys = None
     source: Profile | None = None
@@ -215,7 +297,7 @@ def _role_chain(name: str, values: dict, config: dict, visited: tuple[str, ...])
     elif source_name in visited:
         chain = " -> ".join((*visited, source_name))
         raise ConfigError(
-            f"profile {name!r} has a source_profile loop: {chain}",
+            f"profile {_q(name)} has a source_profile loop: {shorten(chain, 300)}",
             "make the chain end at a profile with SSO settings or keys",
         )
     else:
@@ -229,7 +311,7 @@ def _role_chain(name: str, values: dict, config: dict, visited: tuple[str, ...])
         role_session_name=values.get("role_session_name"),
         duration_seconds=_duration(name, values.get("duration_seconds")),
         mfa_serial=values.get("mfa_serial"),
-        region=values.get("region"),
+        region=_region(name, values),
     )
 
 
@@ -242,7 +324,8 @@ def _duration(name: str, text: str | None) -> int | None:
         seconds = 0
     if not 900 <= seconds <= 43200:
         raise ConfigError(
-            f"profile {name!r} has duration_seconds = {text}, not a number from 900 to 43200",
+            f"profile {_q(name)} has duration_seconds = {shorten(text)}, "
+            "not a number from 900 to 43200",
             "use whole seconds, at most 3600 when the source is itself a role (role chaining)",
         )
     return seconds
@@ -252,21 +335,21 @@ def _require(name: str, values: dict, keys: tuple[str, ...], what: str) -> None:
     missing = [key for key in keys if not values.get(key)]
     if missing:
         raise ConfigError(
-            f"profile {name!r} is missing {', '.join(missing)} for {what}",
-            f"add {' and '.join(missing)} to [profile {name}] in {config_path()}",
+            f"profile {_q(name)} is missing {', '.join(missing)} for {what}",
+            f"add {' and '.join(missing)} to [profile {shorten(name)}] in {config_path()}",
         )
 
 
 def _unknown_profile(name: str, profiles: dict, referrer: str | None) -> ConfigError:
-    where = f"source_profile of {referrer!r}" if referrer else "profile"
+    where = f"source_profile of {_q(referrer)}" if referrer else "profile"
     close = difflib.get_close_matches(name, list(profiles), n=1)
     if close:
-        hint = f"did you mean {close[0]!r}? (`ssoexec list` shows every profile)"
+        hint = f"did you mean {_q(close[0])}? (`ssoexec list` shows every profile)"
     elif profiles:
         hint = "`ssoexec list` shows the profiles there are; -p, AWS_PROFILE pick one"
     else:
         hint = f"{config_path()} has no profiles: `aws configure sso` writes one"
-    return ConfigError(f"{where} {name!r} is not in {config_path()}", hint)
+    return ConfigError(f"{where} {_q(name)} is not in {config_path()}", hint)
 
 
 def sso_session_of(profile: Profile) -> SsoSession:
@@ -276,7 +359,7 @@ def sso_session_of(profile: Profile) -> SsoSession:
     if isinstance(profile, SsoProfile):
         return profile.session
     raise ConfigError(
-        f"profile {profile.name!r} does not use SSO ({profile.kind}), so there is nothing to "
+        f"profile {_q(profile.name)} does not use SSO ({profile.kind}), so there is nothing to "
         "sign in to",
         "pick a profile with sso_session or sso_start_url, or name one with --sso-session",
     )
@@ -289,21 +372,21 @@ def load_sso_session(name: str, config: dict | None = None) -> SsoSession:
     if name not in sessions:
         close = difflib.get_close_matches(name, list(sessions), n=1)
         raise ConfigError(
-            f"sso-session {name!r} is not in {config_path()}",
-            f"did you mean {close[0]!r}?"
+            f"sso-session {_q(name)} is not in {config_path()}",
+            f"did you mean {_q(close[0])}?"
             if close
-            else f"add an [sso-session {name}] section with sso_start_url and sso_region",
+            else f"add an [sso-session {shorten(name)}] section with sso_start_url and sso_region",
         )
     values = sessions[name]
     missing = [key for key in ("sso_start_url", "sso_region") if not values.get(key)]
     if missing:
         raise ConfigError(
-            f"sso-session {name!r} is missing {', '.join(missing)}",
-            f"add {' and '.join(missing)} to [sso-session {name}] in {config_path()}",
+            f"sso-session {_q(name)} is missing {', '.join(missing)}",
+            f"add {' and '.join(missing)} to [sso-session {shorten(name)}] in {config_path()}",
         )
     return SsoSession(
         start_url=values["sso_start_url"],
-        region=values["sso_region"],
+        region=_sso_region(values, f"[sso-session {shorten(name)}]"),
         name=name,
         scopes=_scopes(values.get("sso_registration_scopes")),
     )

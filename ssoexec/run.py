@@ -14,6 +14,7 @@ from typing import NoReturn
 
 from ssoexec import environment, process
 from ssoexec.credentials import RoleCredentials
+from ssoexec.errors import EXIT_NOT_FOUND, CommandError
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,12 @@ def run(
     with `server`, run it as a child fed by a refreshing credentials endpoint instead."""
     if not command:
         command = [user_shell()]
+    if not command[0]:  # as env(1): `env ''` is "No such file or directory", exit 127
+        raise CommandError(
+            "the command name is empty (an unset variable?)",
+            "give the program to run after `--`",
+            exit_code=EXIT_NOT_FOUND,
+        )
     env = _inherited_endpoint_env(profile_name, region)  # nested in a --server child
     if env is None and server:
         sys.exit(serve(command, profile_name=profile_name, region=region, login=login))

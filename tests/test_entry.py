@@ -30,6 +30,10 @@ TOKENS = [
     "-",
     "",
     "--prof",
+    "--region=",
+    "list",
+    "logout",
+    "--all",
 ]
 
 
@@ -88,6 +92,9 @@ def clean_profile_env(monkeypatch):
         ["-p", "a", "-p", "b", "cmd"],
         ["cmd", "--debug"],
         ["-", "x"],
+        ["--", "list"],
+        ["-p", "dev", "--", "logout", "--all"],
+        ["--region=eu-1", "--", "export"],
     ],
 )
 def test_fast_path_agrees_with_typer(argv):

@@ -8,7 +8,6 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -145,23 +144,89 @@ def test_dotenv_bare_and_quoted_values():
         [],
         "dotenv",
     )
-    assert text == 'A=ASIA+/x=\nB=2030-01-02T03:04:05Z\nC="a \\"b\\"\\\\c\\nd\\te f"\nD=""\n'
+    assert text == "A=ASIA+/x=\nB=2030-01-02T03:04:05Z\nC='a \"b\"\\c\nd\te f'\nD=\n"
+    assert render({"E": "it's"}, [], "dotenv") == 'E="it\'s"\n'
 
 
-def test_dotenv_is_read_back_by_python_dotenv(tmp_path):
-    """python-dotenv is no dependency of ssoexec; read with it where the base Python has it."""
-    base_python = Path(sys.base_prefix) / "bin" / "python3"
-    # The two documented limits: `${X}` is interpolated, a trailing backslash misread.
-    values = {k: v for k, v in TRICKY.items() if "${" not in v and not v.endswith("\\")}
-    assert len(values) == len(TRICKY) - 2
+# Values that must not run anything when a .env file is sourced, and must read back the same.
+INJECTIONS = {
+    "I_SUBST": "$(touch pwned-subst)",
+    "I_BACKTICK": "`touch pwned-backtick`",
+    "I_VAR": "$HOME and $(echo) and $",
+    "I_DOUBLE": 'say "$(touch pwned-double)"',
+    "I_SINGLE": "it's",
+    "I_BACKSLASH": "a\\b \\$x \\n",
+    "I_NEWLINE": "one\n$(touch pwned-newline)\ntwo",
+    "I_SEMICOLON": "x; touch pwned-semicolon #",
+}
+# No quoting keeps these literal for both sh and python-dotenv: refused, never written.
+UNWRITABLE = ["it's $(touch pwned)", "it's `x`", "back\\\\slash", "ends\\", "'\\'", "${HOME}"]
+
+
+def read_docker_env_file(text: str, *, strip_quotes: bool) -> dict[str, str]:
+    """docker run --env-file, as documented (docker/cli pkg/kvfile): one KEY=VALUE a line,
+    leading whitespace and `#` lines skipped, the value taken literally after the first `=`;
+    `strip_quotes`: the newer CLI's rule that removes one matching pair of outer quotes."""
+    values = {}
+    for line in text.splitlines():
+        line = line.lstrip()
+        if not line or line.startswith("#"):
+            continue
+        key, _, value = line.partition("=")
+        if strip_quotes and len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key] = value
+    return values
+
+
+@pytest.mark.parametrize("shell", ["sh", "bash"])
+def test_dotenv_sourced_runs_nothing_and_reads_as_python_dotenv(shell, tmp_path):
+    import dotenv
+
+    if shutil.which(shell) is None:
+        pytest.skip(f"no {shell} here")
+    tricky = {k: v for k, v in TRICKY.items() if k not in ("T_BACKSLASH", "T_DOLLAR")}
+    values = {**INJECTIONS, **tricky, "I_ESCAPED_QUOTE": 'a\\"b'}
     path = tmp_path / ".env"
     path.write_text(render(values, [], "dotenv"))
-    code = f"import dotenv, json; print(json.dumps(dotenv.dotenv_values({str(path)!r})))"
-    result = subprocess.run([base_python, "-c", code], capture_output=True, text=True)
-    if result.returncode != 0 and "No module named 'dotenv'" in result.stderr:
-        pytest.skip("python-dotenv is not installed for the base Python")
+    script = f"set -a; . {path}; exec {DUMP}"
+    result = subprocess.run([shell, "-c", script], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == values
+    assert list(tmp_path.iterdir()) == [path], "sourcing the file ran a command"
+    sourced = json.loads(result.stdout)
+    read = dotenv.dotenv_values(path)
+    for name, value in values.items():
+        assert sourced[name] == value, name
+        assert read[name] == value, name
+
+
+def test_dotenv_refuses_a_value_no_quoting_keeps_literal():
+    from ssoexec.errors import SsoexecError
+
+    for value in UNWRITABLE:
+        with pytest.raises(SsoexecError, match="cannot be written to a dotenv file"):
+            render({"SSOEXEC_PROFILE": value}, [], "dotenv")
+
+
+def test_dotenv_as_docker_reads_it(tmp_path):
+    """docker is not here: its documented rule, in a small reader. Bare values (every key,
+    token, timestamp and region) read alike; a quoted one keeps its quotes in docker 28 and
+    older, and reads alike in the newer CLI that strips a matching pair (no escapes either)."""
+    import dotenv
+
+    bare = {"K": "ASIA+/x=", "T": "2030-01-02T03:04:05Z", "R": "eu-west-1", "E": ""}
+    quoted = {k: v for k, v in INJECTIONS.items() if "\n" not in v}  # docker: one line each
+    path = tmp_path / ".env"
+    path.write_text(render({**bare, **quoted}, [], "dotenv"))
+    text = path.read_text()
+    literal = read_docker_env_file(text, strip_quotes=False)
+    stripped = read_docker_env_file(text, strip_quotes=True)
+    read = dotenv.dotenv_values(path)
+    for name, value in bare.items():
+        assert literal[name] == stripped[name] == read[name] == value
+    for name, value in quoted.items():
+        assert stripped[name] == read[name] == value
+        assert literal[name] in (f"'{value}'", f'"{value}"')
 
 
 def test_changes_remove_what_the_child_lacks_and_the_set_variables_not_set_this_time():
@@ -466,3 +531,25 @@ def test_a_credential_process_loop_fails_at_once(sandbox, args, loop):
     assert "runs `ssoexec credential-process` for itself" in lines[0]
     assert loop in lines[0]
     assert "hint: point credential_process at a profile with SSO settings" in result.stderr
+
+
+def test_dotenv_of_a_profile_name_with_a_command_in_it(sandbox, tmp_path):
+    """End to end: the file `export --format dotenv` writes is inert when sourced."""
+    name = "st;touch;pwned;$(touch)`touch`|touch>pwned2"
+    sandbox.write_config(
+        CONFIG + f"[profile {name}]\naws_access_key_id = AKIASTATIC\n"
+        "aws_secret_access_key = static-secret\nregion = eu-north-1\n"
+    )
+    result = sandbox.run("export", "-p", name, "--format", "dotenv")
+    assert result.returncode == 0, result.stderr
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / ".env").write_text(result.stdout)
+    for shell in ("sh", "bash"):
+        script = f"set -a; . ./.env; exec {DUMP}"
+        sourced = subprocess.run(
+            [shell, "-c", script], env=sandbox.env, cwd=folder, capture_output=True, text=True
+        )
+        assert sourced.returncode == 0, sourced.stderr
+        assert json.loads(sourced.stdout)["SSOEXEC_PROFILE"] == name
+        assert [p.name for p in folder.iterdir()] == [".env"]
