@@ -38,12 +38,12 @@ def run_and_wait(argv: Sequence[str], env: Mapping[str, str]) -> int:
     """Windows: spawn the program, wait, return its exit status.
 
     Ctrl-C reaches the child from the console; ssoexec ignores it and keeps waiting, so the
-    child decides how to end and its exit status is what the caller sees.
+    child decides how to end and its exit status is what the caller sees. Ignored from before
+    the spawn: a Ctrl-C in between would end ssoexec and orphan the child.
     """
-    child = _spawn(argv, env)
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        return child.wait()
+        return _spawn(argv, env).wait()
     finally:
         signal.signal(signal.SIGINT, previous)
 
