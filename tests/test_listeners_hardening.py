@@ -7,18 +7,24 @@ real signals; the Windows branch with pytest-subprocess."""
 
 import json
 import os
+import re
 import resource
 import signal
 import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
+from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
+from ssoexec.credentials import RoleCredentials
+from ssoexec.server import CredentialServer
+from ssoexec.timestamps import utcnow
 from tests.conftest import PYTHON, SSOEXEC, run_in_terminal
 
 LINUX = sys.platform.startswith("linux")
@@ -244,3 +250,107 @@ def test_after_a_sign_in_the_command_keeps_the_users_core_limit(sandbox, tmp_pat
     assert status == 0, output
     assert "signed in to sso-session 'corp'" in output
     assert f"core {hard}" in output
+
+
+# 12. The listen backlog
+
+
+def test_a_burst_of_200_concurrent_requests_is_all_answered(endpoint):
+    """200 clients at once, as `ssoexec --server -- make -j200` of SDK processes: every one
+    gets 200 OK. Each has 10 s (the JavaScript SDK gives up after 1 s; with a backlog of 5,
+    SYN retries made the slowest wait 20 s and more)."""
+    clients = 200
+    barrier = threading.Barrier(clients)
+    answers, errors = [], []
+
+    def client():
+        barrier.wait()
+        try:
+            answers.append(get_once(endpoint.address, endpoint.request, timeout=10))
+        except OSError as error:
+            errors.append(repr(error))
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert time.monotonic() - started < 60  # does not hang
+    assert errors == []
+    assert len(answers) == clients
+    assert all(answer.startswith(b"HTTP/1.1 200 ") for answer in answers)
+    assert endpoint.finish() == (0, "")
+
+
+# 13. Nothing a local process does to a socket reaches the terminal
+
+
+def test_resets_half_requests_and_garbage_on_the_endpoint_print_nothing(endpoint):
+    abuse(endpoint.address, endpoint.request)
+    assert get_once(endpoint.address, endpoint.request).startswith(b"HTTP/1.1 200 ")
+    status, err = endpoint.finish()
+    assert "Traceback" not in err
+    assert (status, err) == (0, "")
+
+
+def test_resets_half_requests_and_garbage_on_the_sign_in_listener_print_nothing(sandbox, tmp_path):
+    from tests.test_login_e2e import Browser, read_until
+
+    Browser(sandbox, tmp_path, mode="log")  # a browser nobody uses: the sign-in waits
+    proc = subprocess.Popen(
+        [SSOEXEC, "login", "-p", "dev"],
+        env=sandbox.env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        before = read_until(proc.stderr, "waiting for the browser")
+        url = re.search(r"sign in at: (\S+)", before).group(1)
+        redirect = urlsplit(dict(parse_qsl(urlsplit(url).query))["redirect_uri"])
+        request = f"GET /favicon.ico HTTP/1.1\r\nHost: {redirect.netloc}\r\n\r\n".encode()
+        abuse((redirect.hostname, redirect.port), request)
+        proc.send_signal(signal.SIGINT)
+        _, after = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert "Traceback" not in after
+    assert "Error" not in after
+    assert "----" not in after, after
+
+
+# 14. --server exits as soon as the command has
+
+
+def test_stopping_the_endpoint_does_not_wait_for_a_poll_interval():
+    """stop() used to wait for serve_forever's 0.5 s poll: 10 servers took about 5 s. Now a
+    wake-up ends the loop at once; the bound is generous (about a tenth of the old time)."""
+    first = RoleCredentials("AKIA", "secret", "token", utcnow() + timedelta(hours=1))
+    started = time.monotonic()
+    for _ in range(10):
+        server = CredentialServer(lambda: first, first).start()
+        server.stop()
+    assert time.monotonic() - started < 2
+
+
+# 15. One write per response on a kept-alive connection
+
+
+def test_each_response_on_a_kept_alive_connection_arrives_in_one_piece(endpoint):
+    """Headers and body in one write (and TCP_NODELAY): one recv gets the whole response.
+    Written apart, Nagle held the body back until the client's delayed ACK, about 40 ms."""
+    with socket.create_connection(endpoint.address, timeout=10) as sock:
+        for _ in range(10):
+            sock.sendall(endpoint.request)
+            data = sock.recv(65536)
+            head, _, body = data.partition(b"\r\n\r\n")
+            length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
+            assert head.startswith(b"HTTP/1.1 200 ")
+            assert len(body) == length  # the whole body came with the headers
+            assert json.loads(body)["AccessKeyId"]
+    assert endpoint.finish() == (0, "")
