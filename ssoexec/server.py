@@ -6,9 +6,12 @@ AWS_CONTAINER_AUTHORIZATION_TOKEN (sent verbatim as the Authorization header). I
 it serves exactly one profile's credentials, at exactly one path.
 
 botocore re-fetches on every call once credentials have under 15 minutes left, so the
-refresher replaces them before that point: what is handed out always has more than 15
-minutes left. A failed refresh is retried with backoff and reported once; meanwhile the last
-good credentials are served for as long as they are valid.
+refresher replaces them before that point: credentials issued for more than 15 minutes are
+handed out only while they have more than 15 minutes left. Credentials that never live that
+long (a role chain with duration_seconds = 900) are replaced at half their life, so what is
+handed out then has at least half its lifetime left, under 15 minutes. A failed refresh is
+retried with backoff and reported once; meanwhile the last good credentials are served for as
+long as they are valid.
 
 Nothing a local process does to the socket (resets, half requests, garbage) reaches the
 terminal; the listen backlog holds a `make -j200` burst of SDK clients; each response leaves

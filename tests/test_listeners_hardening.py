@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from ssoexec.credentials import RoleCredentials
-from ssoexec.server import CredentialServer
+from ssoexec.server import CredentialServer, refresh_time
 from ssoexec.timestamps import utcnow
 from tests.conftest import PYTHON, SSOEXEC, run_in_terminal
 
@@ -354,3 +354,23 @@ def test_each_response_on_a_kept_alive_connection_arrives_in_one_piece(endpoint)
             assert len(body) == length  # the whole body came with the headers
             assert json.loads(body)["AccessKeyId"]
     assert endpoint.finish() == (0, "")
+
+
+# 19. What the README promises about the served credentials' remaining life
+
+
+@pytest.mark.parametrize(
+    ("lifetime", "left_when_replaced"),
+    [
+        (timedelta(minutes=15), timedelta(minutes=7, seconds=30)),  # duration_seconds = 900
+        (timedelta(minutes=10), timedelta(minutes=5)),
+        (timedelta(minutes=15, seconds=8), timedelta(minutes=15, seconds=4)),
+        (timedelta(hours=1), timedelta(minutes=20)),
+        (timedelta(hours=12), timedelta(minutes=20)),
+    ],
+)
+def test_served_credentials_are_replaced_as_the_readme_says(lifetime, left_when_replaced):
+    """Issued for more than 15 minutes: replaced while they still have more than 15 minutes
+    left. For 15 minutes or less: replaced at half their life, so never 'more than 15 minutes'."""
+    issued = utcnow()
+    assert issued + lifetime - refresh_time(issued, issued + lifetime) == left_when_replaced
