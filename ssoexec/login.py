@@ -26,6 +26,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from ssoexec import clients
+from ssoexec.coredump import forbid_core_dumps
 from ssoexec.errors import SsoexecError
 from ssoexec.profile import DEFAULT_SCOPES, SsoSession
 from ssoexec.sso_token import (
@@ -56,6 +57,7 @@ def sign_in(
     profile_name: str | None = None,
 ) -> AccessToken:
     """Sign in (PKCE where a local browser can reach us, else device code); write the token."""
+    forbid_core_dumps()  # it holds the client secret and the tokens while it waits
     browser_here = browser_on_this_machine()
     use_device = device_code or not session.refreshable or not browser_here
     open_browser = open_browser and browser_here  # never a console browser over our output

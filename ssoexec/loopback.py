@@ -4,17 +4,22 @@ Made for real browsers: they open idle speculative connections, retry a request 
 connection closed unanswered, and ask for /favicon.ico. So each connection is served on its
 own thread with a read timeout; the first callback that carries the right state wins; it (and
 any retry of it) is answered only once the token exchange is over, with a short page that says
-whether it worked and never shows the code or a token; anything else gets a 404.
+whether it worked and never shows the code or a token; anything else gets a 404. Nothing a
+local process does to the socket (resets, half requests, garbage) reaches the terminal.
 """
 
 from __future__ import annotations
 
 import html
+import logging
 import queue
+import sys
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+log = logging.getLogger(__name__)
 
 CALLBACK_PATH = "/oauth/callback"
 
@@ -92,6 +97,12 @@ class Listener:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = False
+    request_queue_size = 128  # a browser's burst of speculative connections
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that resets or hangs up is its own business: never a traceback."""
+        error = sys.exc_info()[1]
+        log.debug("a client of the sign-in listener failed: %s", type(error).__name__)
 
 
 def _handler_for(listener: Listener, read_timeout: float) -> type[BaseHTTPRequestHandler]:

@@ -28,6 +28,11 @@ def exec_command(argv: Sequence[str], env: Mapping[str, str]) -> NoReturn:
     sys.stdout.flush()
     sys.stderr.flush()
     _restore_signal_defaults()
+    # The command gets the user's core limit back (exec makes it dumpable again by itself).
+    # coredump is loaded only once something forbade core dumps: the plain path skips ctypes.
+    coredump = sys.modules.get("ssoexec.coredump")
+    if coredump is not None:
+        coredump.restore_core_limit()
     try:
         os.execvpe(argv[0], list(argv), dict(env))
     except OSError as error:
@@ -38,12 +43,12 @@ def run_and_wait(argv: Sequence[str], env: Mapping[str, str]) -> int:
     """Windows: spawn the program, wait, return its exit status.
 
     Ctrl-C reaches the child from the console; ssoexec ignores it and keeps waiting, so the
-    child decides how to end and its exit status is what the caller sees.
+    child decides how to end and its exit status is what the caller sees. Ignored from before
+    the spawn: a Ctrl-C in between would end ssoexec and orphan the child.
     """
-    child = _spawn(argv, env)
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        return child.wait()
+        return _spawn(argv, env).wait()
     finally:
         signal.signal(signal.SIGINT, previous)
 
@@ -62,6 +67,8 @@ def supervise(argv: Sequence[str], env: Mapping[str, str]) -> int:
 
     Never subprocess.run: on Ctrl-C it kills the child after a quarter of a second.
     """
+    from ssoexec.coredump import user_core_limit  # ctypes: not on the plain exec path
+
     handlers = {}
     child: subprocess.Popen | None = None
 
@@ -76,7 +83,8 @@ def supervise(argv: Sequence[str], env: Mapping[str, str]) -> int:
             action = forward if name in _FORWARDED else _ignore
             handlers[signum] = signal.signal(signum, action)
     try:
-        child = _spawn(argv, env)
+        with user_core_limit():  # the child gets the user's core limit, ssoexec keeps 0
+            child = _spawn(argv, env)
         status = child.wait()
     finally:
         for signum, previous in handlers.items():

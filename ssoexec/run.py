@@ -93,10 +93,12 @@ def resolve(
 def serve(command: list[str], *, profile_name: str, region: str | None, login: str) -> int:
     """--server: the command runs as our child and gets its credentials from a loopback
     endpoint, refreshed in memory for as long as it runs. Returns its exit status."""
+    from ssoexec.coredump import forbid_core_dumps
     from ssoexec.credentials import fetch_credentials
     from ssoexec.profile import load_profile
     from ssoexec.server import CredentialServer
 
+    forbid_core_dumps()  # it holds every secret for as long as the command runs
     profile = load_profile(profile_name)
     region = environment.resolve_region(region, os.environ, profile.region)
     first = fetch_credentials(

@@ -6,9 +6,17 @@ AWS_CONTAINER_AUTHORIZATION_TOKEN (sent verbatim as the Authorization header). I
 it serves exactly one profile's credentials, at exactly one path.
 
 botocore re-fetches on every call once credentials have under 15 minutes left, so the
-refresher replaces them before that point: what is handed out always has more than 15
-minutes left. A failed refresh is retried with backoff and reported once; meanwhile the last
-good credentials are served for as long as they are valid.
+refresher replaces them before that point: credentials issued for more than 15 minutes are
+handed out only while they have more than 15 minutes left. Credentials that never live that
+long (a role chain with duration_seconds = 900) are replaced at half their life, so what is
+handed out then has at least half its lifetime left, under 15 minutes. A failed refresh is
+retried with backoff and reported once; meanwhile the last good credentials are served for as
+long as they are valid.
+
+Nothing a local process does to the socket (resets, half requests, garbage) reaches the
+terminal; the listen backlog holds a `make -j200` burst of SDK clients; each response leaves
+in one write with TCP_NODELAY, so a kept-alive connection sees no Nagle/delayed-ACK stall;
+and `stop` wakes the accept loop at once instead of waiting for a poll interval.
 """
 
 from __future__ import annotations
@@ -17,6 +25,8 @@ import hmac
 import json
 import logging
 import secrets
+import selectors
+import socket
 import sys
 import threading
 from collections.abc import Callable
@@ -25,6 +35,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from ssoexec.credentials import RoleCredentials
 from ssoexec.errors import SsoexecError
+from ssoexec.terminal import say
 from ssoexec.timestamps import format_timestamp, utcnow
 
 log = logging.getLogger(__name__)
@@ -47,8 +58,9 @@ class CredentialServer:
         self._stopped = threading.Event()
         self.token = secrets.token_urlsafe(32)  # 256 bits
         self._http = _Server(("127.0.0.1", 0), _handler_for(self))
+        self._wake_reader, self._wake_writer = socket.socketpair()
         self._threads = [
-            threading.Thread(target=self._http.serve_forever, daemon=True),
+            threading.Thread(target=self._serve_until_stopped, daemon=True),
             threading.Thread(target=self._refresh_forever, daemon=True),
         ]
 
@@ -62,9 +74,24 @@ class CredentialServer:
         return self
 
     def stop(self) -> None:
+        """Stop at once: no poll interval to wait out, no connection thread to join."""
         self._stopped.set()
-        self._http.shutdown()
+        self._wake_writer.send(b"x")
+        if self._threads[0].ident is not None:  # started
+            self._threads[0].join(timeout=5)
         self._http.server_close()
+        self._wake_reader.close()
+        self._wake_writer.close()
+
+    def _serve_until_stopped(self) -> None:
+        """serve_forever, woken by `stop` through a socket pair rather than a 0.5 s poll."""
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._http, selectors.EVENT_READ)
+            selector.register(self._wake_reader, selectors.EVENT_READ)
+            while not self._stopped.is_set():
+                for key, _ in selector.select():
+                    if key.fileobj is self._http and not self._stopped.is_set():
+                        self._http.handle_request_now()
 
     def current(self) -> RoleCredentials | None:
         """The credentials to hand out, or None once even the last good ones have expired."""
@@ -87,7 +114,7 @@ class CredentialServer:
             except SsoexecError as error:
                 failures += 1
                 if failures == 1:
-                    _say(
+                    say(
                         f"could not refresh the credentials ({error.message}); serving the "
                         f"current ones until they expire, and retrying"
                     )
@@ -95,12 +122,12 @@ class CredentialServer:
             except Exception as error:  # anything at all: the child must keep its endpoint
                 failures += 1
                 if failures == 1:
-                    _say(f"could not refresh the credentials ({type(error).__name__}); retrying")
+                    say(f"could not refresh the credentials ({type(error).__name__}); retrying")
                 continue
             with self._lock:
                 self._current, self._issued = fresh, utcnow()
             if failures:
-                _say("credential refresh works again")
+                say("credential refresh works again")
             failures = 0
             log.debug("refreshed the served credentials: %s", fresh)
 
@@ -142,12 +169,27 @@ def credentials_document(credentials: RoleCredentials) -> dict:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = False
+    request_queue_size = 1024  # the listen backlog (capped by net.core.somaxconn)
+
+    def handle_request_now(self) -> None:
+        """Accept and serve one waiting connection (the selector said there is one)."""
+        self._handle_request_noblock()
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that resets or hangs up is its own business: never a traceback."""
+        error = sys.exc_info()[1]
+        log.debug("a client of the credentials endpoint failed: %s", type(error).__name__)
 
 
 def _handler_for(server: CredentialServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         timeout = 10
         protocol_version = "HTTP/1.1"
+        wbufsize = 64 * 1024  # headers and body leave in one write, flushed once per request
+
+        def setup(self) -> None:
+            super().setup()
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         def do_GET(self) -> None:
             if self.path != PATH:
@@ -178,7 +220,3 @@ def _handler_for(server: CredentialServer) -> type[BaseHTTPRequestHandler]:
             pass
 
     return Handler
-
-
-def _say(text: str) -> None:
-    print(f"ssoexec: {text}", file=sys.stderr, flush=True)

@@ -41,6 +41,30 @@ def test_windows_branch_ignores_ctrl_c_while_the_child_runs(fp, tool):
     assert signal.getsignal(signal.SIGINT) is before
 
 
+class CtrlCWhenCopied(str):
+    """An environment value that presses Ctrl-C (a real SIGINT) when it is copied, which
+    pytest-subprocess does with Popen's arguments as it "spawns": a Ctrl-C landing mid-spawn,
+    in the main thread, every time."""
+
+    def __deepcopy__(self, _memo):
+        signal.raise_signal(signal.SIGINT)
+        return self
+
+
+def test_windows_branch_ignores_ctrl_c_from_before_the_spawn(fp, tool):
+    """A Ctrl-C between spawning the child and ignoring Ctrl-C ended ssoexec and orphaned
+    the child; it is ignored from before the spawn now."""
+    fp.register([str(tool)], returncode=3)
+    before = signal.getsignal(signal.SIGINT)
+    env = {"PATH": str(tool.parent), "CTRL_C": CtrlCWhenCopied("now")}
+    try:
+        assert process.run_and_wait(["tool"], env) == 3
+    except KeyboardInterrupt:
+        pytest.fail("a Ctrl-C during the spawn ended ssoexec and orphaned the child")
+    assert signal.getsignal(signal.SIGINT) is before
+    assert fp.call_count([str(tool)]) == 1
+
+
 def test_windows_branch_command_not_found(fp, tmp_path):
     with pytest.raises(CommandError) as caught:
         process.run_and_wait(["nosuch"], {"PATH": str(tmp_path)})
