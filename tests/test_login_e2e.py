@@ -414,3 +414,33 @@ def test_subcommand_names_after_dashes_are_programs(sandbox):
     sandbox.login("corp")
     result = sandbox.run("-p", "dev", "--", "login", "--help")  # /bin/login, not ours
     assert "Sign in to AWS SSO" not in result.stdout + result.stderr
+
+
+def registration_file(sandbox):
+    cache = sandbox.token_path("x").parent
+    return next(p for p in cache.glob("*.json") if "accessToken" not in p.read_text())
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (
+            lambda p: p.write_text(json.dumps({**json.loads(p.read_text()), "expiresAt": 5})),
+            "expiresAt",
+        ),
+        (
+            lambda p: p.write_text(json.dumps({**json.loads(p.read_text()), "clientId": [1]})),
+            "clientId",
+        ),
+        (lambda p: (p.unlink(), os.mkfifo(p)), "is a FIFO"),
+    ],
+    ids=["expiresAt-a-number", "clientId-a-list", "a-fifo"],
+)
+def test_an_unusable_registration_cache_is_replaced(sandbox, browser, change, said):
+    assert sandbox.run("login", "-p", "dev").returncode == 0
+    change(registration_file(sandbox))
+    result = sandbox.run("login", "-p", "dev", timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert "registering anew" in result.stderr and said in result.stderr
+    assert sandbox.emulator.calls["RegisterClient"] == 2
+    assert stat.S_ISREG(registration_file(sandbox).stat().st_mode)
