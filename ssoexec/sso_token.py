@@ -166,7 +166,7 @@ def read_cache_json(path: Path, what: str = "the SSO token cache") -> object:
         raise
     except NotARegularFile:
         raise ConfigError(
-            f"{what} {path} is {_kind(path)}, not a token file",
+            f"cannot read {what} {path}: it is {_kind(path)}, not a token file",
             f"delete it (`rm -r {path}`), then sign in again",
         ) from None
     except NotADirectoryError:
@@ -339,7 +339,7 @@ def _unrenewable(session, token: AccessToken, refused, problem: str) -> AccessTo
         return token
     fix = problem.partition("(fix: ")[2].rstrip(")") or "make the token cache writable"
     raise ConfigError(
-        f"the SSO token for {session} expired and cannot be renewed: {problem}",
+        f"the SSO token for {session} {_state(token, refused)} and cannot be renewed: {problem}",
         f"{fix}, then run again",
     )
 

@@ -115,7 +115,8 @@ def test_unreadable_file_is_an_error_with_a_hint():
     path.mkdir(parents=True)  # a directory where the file should be: unreadable even as root
     with pytest.raises(ConfigError) as caught:
         read_token(path)
-    assert "is a directory, not a token file" in caught.value.message
+    assert "cannot read the SSO token cache" in caught.value.message
+    assert "it is a directory, not a token file" in caught.value.message
     assert f"rm -r {path}" in caught.value.hint
 
 

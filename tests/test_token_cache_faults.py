@@ -9,6 +9,7 @@ import stat
 import subprocess
 import threading
 
+import botocore.session
 import pytest
 
 from ssoexec import clients
@@ -61,7 +62,7 @@ def test_an_expired_token_that_cannot_be_renewed_keeps_its_refresh_token(sandbox
     path = sandbox.login("corp", expires_in=-60)
     before = path.read_bytes()
     result = sandbox.run("-p", "dev", "--", "true", preexec_fn=file_size_limit(0))
-    clean_failure(result, "expired and cannot be renewed", hint="ulimit -f unlimited")
+    clean_failure(result, "expired at", "cannot be renewed", hint="ulimit -f unlimited")
     assert sandbox.emulator.calls["CreateToken"] == 0
     assert path.read_bytes() == before
     assert leftovers(path.parent) == []
@@ -113,7 +114,7 @@ def test_list_doctor_and_logout_say_what_is_wrong_with_such_a_file(sandbox, kind
     plant(sandbox.token_path("corp"), kind)
     listed = sandbox.run("list", timeout=HANG)
     assert listed.returncode == 0, listed.stderr
-    assert f"is {said}, not a token file" in listed.stdout
+    assert f"it is {said}, not a token file" in listed.stdout
     doctor = sandbox.run("doctor", "-p", "dev", timeout=HANG)
     assert doctor.returncode == 1
     assert any(f"is {said}" in line for line in doctor.stdout.splitlines() if "PROBLEM" in line)
@@ -242,8 +243,9 @@ def test_a_malformed_secret_is_never_shown(sandbox, key, debug):
 def test_botocore_validation_errors_are_told_without_the_values(tmp_path, monkeypatch):
     """botocore's ParamValidationError quotes what it refused: translate_errors must not."""
     monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.setenv("AWS_ENDPOINT_URL_SSO_OIDC", "http://127.0.0.1:9")  # never reached
-    client = clients.oidc("us-east-1")
+    client = botocore.session.Session().create_client("sso-oidc", region_name="us-east-1")
     with pytest.raises(ConfigError) as caught, clients.translate_errors("refreshing"):
         client.create_token(
             grantType="refresh_token",
