@@ -174,10 +174,16 @@ def read_cache_json(path: Path, what: str = "the SSO token cache") -> object:
             f"cannot read {what} {path}: a folder above it is a file, not a directory",
             f"move that file away (`ls -ld {path.parent}`), then sign in again",
         ) from None
+    except PermissionError as error:
+        raise ConfigError(
+            f"cannot read {what} {path}: {error.strerror}",
+            f"make the cache yours again (`sudo chown -R $USER {path.parent}`; a `sudo` "
+            "sign-in leaves it root's), then run again",
+        ) from None
     except OSError as error:
         raise ConfigError(
             f"cannot read {what} {path}: {error.strerror}",
-            f"check the file's owner and permissions (`chmod 600 {path}`)",
+            f"check the file's owner and permissions (`ls -l {path}`)",
         ) from None
     try:
         return json.loads(raw)

@@ -444,3 +444,21 @@ def test_an_unusable_registration_cache_is_replaced(sandbox, browser, change, sa
     assert "registering anew" in result.stderr and said in result.stderr
     assert sandbox.emulator.calls["RegisterClient"] == 2
     assert stat.S_ISREG(registration_file(sandbox).stat().st_mode)
+
+
+def test_a_sign_in_whose_token_cannot_be_saved_says_so(sandbox, browser, tmp_path):
+    import resource
+
+    launcher = tmp_path / "browser"  # the browser lifts the soft `ulimit -f 0` ssoexec runs with
+    launcher.write_text(launcher.read_text().replace("exec ", "ulimit -f unlimited; exec ", 1))
+    limit = (0, resource.RLIM_INFINITY)
+    result = sandbox.run(
+        "login", "-p", "dev", preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, limit)
+    )
+    assert result.returncode == 125, result.stderr
+    error, hint = result.stderr.splitlines()[-2:]
+    assert error.startswith("ssoexec: error: signed in to sso-session 'corp', but the token")
+    assert "ulimit -f unlimited" in error and hint.startswith("hint: fix that")
+    assert "unexpected" not in result.stderr
+    cache = sandbox.token_path("corp").parent
+    assert [p.name for p in cache.iterdir() if not p.name.endswith(".lock")] == []
