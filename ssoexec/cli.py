@@ -239,8 +239,11 @@ def logout(
     if all_sessions:
         if profile or sso_session:
             raise _usage(ctx, "--all takes no -p or --sso-session")
-        if not flows.sign_out_all():
+        signed_out, failed = flows.sign_out_all()
+        if not signed_out and not failed:
             say("no SSO token to sign out of")
+        if failed:
+            raise typer.Exit(1)
         return
     session, _ = _session_for(ctx, profile, sso_session)
     if not flows.sign_out(session):

@@ -151,6 +151,12 @@ def translate_errors(
         bce.UnknownCredentialError,
     ) as error:
         raise ConfigError(f"{action}: {error}", "fix the profile in the AWS config") from None
+    except bce.ParamValidationError:
+        # Its message quotes the values it refused, which may be tokens or client secrets.
+        raise ConfigError(
+            f"{action}: a value read from the AWS config or the SSO token cache is malformed",
+            "sign in again to rewrite the token cache (`ssoexec login`), or fix the profile",
+        ) from None
     except bce.NoCredentialsError:
         raise ConfigError(
             f"{action}: no credentials found", "fix the profile in the AWS config"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import stat
 import subprocess
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
@@ -217,15 +218,45 @@ def check_token(profile) -> list[Finding]:
         return [Finding(INFO, f"profile {profile.name} does not use SSO: no token to check")]
     session, path = root.session, sso_token.cache_path(root.session.cache_key)
     login = f"run `{sso_token.login_command(session, profile.name)}`"
+    modes = _cache_modes(path)
     try:
         token = sso_token.read_token(path)
     except ConfigError as error:
-        return [Finding(PROBLEM, error.message, error.hint)]
+        return [*modes, Finding(PROBLEM, error.message, error.hint)]
     if token is None:
-        return [Finding(PROBLEM, f"no SSO token for {session} in the AWS CLI cache", login)]
-    findings = [_token_state(session, token, login)]
+        return [*modes, Finding(PROBLEM, f"no SSO token for {session} in the AWS CLI cache", login)]
+    findings = [*modes, _token_state(session, token, login)]
     clock = _token_clock(token, path)
     return [*findings, clock] if clock else findings
+
+
+def _cache_modes(path: Path) -> list[Finding]:
+    """The token cache directories and the token file, if others may change (or, for the
+    token, read) them: whoever can write there can plant a token or a link, or take one."""
+    findings = []
+    for item, mask, fix in (
+        (path.parent.parent, 0o022, "chmod 700"),
+        (path.parent, 0o022, "chmod 700"),
+        (path, 0o077, "chmod 600"),
+    ):
+        try:
+            mode = os.lstat(item).st_mode
+        except OSError:
+            continue  # missing: reported with the token, if at all
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)) or not mode & mask:
+            continue
+        who = "group and others" if mode & 0o070 and mode & 0o007 else "others"
+        if not mode & 0o007:
+            who = "its group"
+        can = "write to" if mode & 0o022 else "read"
+        findings.append(
+            Finding(
+                PROBLEM,
+                f"{who} can {can} {shown(item)} (mode {stat.S_IMODE(mode):o})",
+                f"`{fix} {shown(item)}`",
+            )
+        )
+    return findings
 
 
 def _token_state(session, token, login: str) -> Finding:

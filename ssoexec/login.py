@@ -27,17 +27,20 @@ from urllib.parse import quote, urlsplit
 
 from ssoexec import clients
 from ssoexec.coredump import forbid_core_dumps
-from ssoexec.errors import SsoexecError
+from ssoexec.errors import ConfigError, SsoexecError
 from ssoexec.profile import DEFAULT_SCOPES, SsoSession
 from ssoexec.sso_token import (
     AccessToken,
     cache_dir,
     cache_path,
     login_command,
+    read_cache_json,
     token_file_lock,
+    why_not_written,
     write_private_json,
     write_token,
 )
+from ssoexec.terminal import say as _say
 from ssoexec.timestamps import format_timestamp, from_epoch, parse_timestamp, utcnow
 
 PKCE_GRANTS = ["authorization_code", "refresh_token"]
@@ -73,7 +76,15 @@ def sign_in(
             token = flow(client, session, opener, again)
     finally:
         over.set()
-    write_token(cache_path(session.cache_key), token)
+    path = cache_path(session.cache_key)
+    try:
+        write_token(path, token)
+    except OSError as error:
+        raise SsoexecError(
+            f"signed in to {session}, but the token could not be saved: "
+            + why_not_written(path.parent, error),
+            f"fix that, then run `{again}` again",
+        ) from None
     minutes = int((token.expires_at - utcnow()).total_seconds() // 60)
     _say(f"signed in to {session}; the token is valid for {minutes} min")
     return token
@@ -121,13 +132,13 @@ def _registration(client, session: SsoSession, *, pkce: bool) -> Registration:
     """The cached registration if still valid for this flow, else a new one (cached)."""
     path = registration_path(session)
     try:
-        cached = json.loads(path.read_text(encoding="utf-8"))
-        grants_match = ("authorization_code" in cached.get("grantTypes", [])) == pkce
-        expires = parse_timestamp(cached["expiresAt"])
-        if grants_match and expires - utcnow() > REGISTRATION_MARGIN:
-            return Registration(cached["clientId"], cached["clientSecret"], expires)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        pass  # none, unreadable or stale: register anew
+        cached = _cached_registration(path, pkce=pkce)
+    except (ConfigError, ValueError) as error:
+        why = error.message if isinstance(error, ConfigError) else f"{path}: {error}"
+        _say(f"registering anew: the cached client registration is unusable ({why})")
+        cached = None
+    if cached is not None:
+        return cached
     name = f"ssoexec-{session.name or int(time.time())}"
     record: dict = {}
     if pkce:
@@ -159,8 +170,32 @@ def _registration(client, session: SsoSession, *, pkce: bool) -> Registration:
         "expiresAt": format_timestamp(registration.expires_at),
         **record,
     }
-    write_private_json(path, data)
+    with suppress(OSError):  # only a cache: the next sign-in registers again
+        write_private_json(path, data)
     return registration
+
+
+def _cached_registration(path: Path, *, pkce: bool) -> Registration | None:
+    """The registration cached in `path` if still good for this flow; None if there is none
+    or it is stale. Raises ValueError (ConfigError) naming what is malformed in it."""
+    try:
+        cached = read_cache_json(path, "the client registration cache")
+    except FileNotFoundError:
+        return None
+    except ValueError:
+        raise ValueError("it is not valid JSON") from None
+    if not isinstance(cached, dict):
+        raise ValueError("it is not a JSON object")
+    for key in ("clientId", "clientSecret", "expiresAt"):
+        if not isinstance(cached.get(key), str) or not cached[key]:
+            raise ValueError(f"its {key} is missing or not a string")
+    grants = cached.get("grantTypes") or []
+    if not isinstance(grants, list):
+        raise ValueError("its grantTypes is not a list")
+    expires = parse_timestamp(cached["expiresAt"])
+    if ("authorization_code" in grants) != pkce or expires - utcnow() <= REGISTRATION_MARGIN:
+        return None
+    return Registration(cached["clientId"], cached["clientSecret"], expires)
 
 
 def _token(session: SsoSession, registration: Registration, response: dict) -> AccessToken:
@@ -309,10 +344,6 @@ def _pkce_flow(client, session: SsoSession, open_browser: Opener, again: str) ->
 # Talking to the person
 
 
-def _say(text: str) -> None:
-    print(f"ssoexec: {text}", file=sys.stderr, flush=True)
-
-
 def _open_browser(url: str, over: threading.Event) -> None:
     """In the background: a BROWSER command may not return until the page is done. Once the
     sign-in is `over`, a browser that failed is not worth a word."""
@@ -404,23 +435,42 @@ def sign_out(session: SsoSession) -> bool:
     return _sign_out_file(cache_path(session.cache_key))
 
 
-def sign_out_all() -> int:
-    """Every token in the cache, as `aws sso logout` does; how many there were."""
-    return sum(_sign_out_file(path) for path in sorted(cache_dir().glob("*.json")))
+def sign_out_all() -> tuple[int, int]:
+    """Every token in the cache, as `aws sso logout` does: (signed out, failed). A token that
+    cannot be signed out of is reported and kept, and the others are still signed out."""
+    done = failed = 0
+    for path in sorted(cache_dir().glob("*.json")):
+        try:
+            done += _sign_out_file(path)
+        except SsoexecError as error:
+            failed += 1
+            _say(f"error: could not sign out: {error.message}")
+            print(f"hint: {error.hint}", file=sys.stderr, flush=True)
+    return done, failed
 
 
 def _sign_out_file(path: Path) -> bool:
     with token_file_lock(path):
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            data = read_cache_json(path)
+        except FileNotFoundError:
             return False
+        except ValueError:
+            data = None  # not JSON: not a token file of ours to judge
         if not isinstance(data, dict) or "accessToken" not in data:
             return False  # a client registration, or not ours to judge
-        if data.get("region"):
-            _portal_logout(data["region"], data["accessToken"], data.get("startUrl", path.name))
+        try:
+            token = AccessToken.from_cache(data)
+        except ValueError as error:
+            raise ConfigError(
+                f"the SSO token cache {path} is unusable: {error}",
+                f"it is kept; delete it yourself if it is no longer needed: {path}",
+            ) from None
+        what = token.start_url or path.name
+        if token.region:
+            _portal_logout(token.region, token.access_token, what)
         path.unlink(missing_ok=True)
-        _say(f"signed out of {data.get('startUrl') or path.name}")
+        _say(f"signed out of {what}")
         return True
 
 

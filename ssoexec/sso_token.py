@@ -8,11 +8,12 @@ so parallel runs make one refresh call (or one login) and the rest reuse its res
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
 import os
-import sys
+import stat
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -21,14 +22,29 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from ssoexec.environment import is_region_name
 from ssoexec.errors import ConfigError, LoginRequired
-from ssoexec.lockfile import exclusive_lock
-from ssoexec.timestamps import format_timestamp, parse_timestamp, utcnow
+from ssoexec.files import NotARegularFile, make_private_dirs, read_regular_file
+from ssoexec.lockfile import exclusive_lock, read_note, write_note
+from ssoexec.terminal import say, shorten
+from ssoexec.timestamps import format_timestamp, minutes_left, parse_timestamp, utcnow
 
 log = logging.getLogger(__name__)
 
 REFRESH_WINDOW = timedelta(minutes=15)  # botocore and the AWS CLI refresh inside this window
 LOCK_TIMEOUT = 600.0  # a login by another process may take as long as a device code lives
+CACHE_FILE_LIMIT = 64 * 1024  # bytes; a real token or registration file is under 10 KiB
+PROBE_SIZE = 4096  # bytes written to find out whether a token can be saved (a token's size)
+_STRING_KEYS = (
+    "startUrl",
+    "region",
+    "accessToken",
+    "expiresAt",
+    "clientId",
+    "clientSecret",
+    "registrationExpiresAt",
+    "refreshToken",
+)
 
 
 @dataclass(frozen=True)
@@ -70,16 +86,23 @@ class AccessToken:
 
     @classmethod
     def from_cache(cls, data: dict) -> AccessToken:
-        """Raises ValueError naming what is missing or malformed."""
+        """Raises ValueError naming what is missing or malformed (never quoting a secret).
+        Every field is checked here, so that nothing malformed reaches botocore."""
         if not isinstance(data, dict):
             raise ValueError("it is not a JSON object")
+        for key in _STRING_KEYS:
+            if data.get(key) is not None and not isinstance(data[key], str):
+                raise ValueError(f"its {key} is not a string")
         for key in ("accessToken", "expiresAt"):
-            if not isinstance(data.get(key), str) or not data[key]:
+            if not data.get(key):
                 raise ValueError(f"it has no {key}")
+        region = data.get("region") or ""
+        if region and not is_region_name(region):
+            raise ValueError(f"its region '{shorten(region, 40)}' is not a region name")
         registration = data.get("registrationExpiresAt")
         return cls(
-            start_url=data.get("startUrl", ""),
-            region=data.get("region", ""),
+            start_url=data.get("startUrl") or "",
+            region=region,
             access_token=data["accessToken"],
             expires_at=parse_timestamp(data["expiresAt"]),
             client_id=data.get("clientId"),
@@ -101,31 +124,90 @@ def cache_path(cache_key: str) -> Path:
     return cache_dir() / (hashlib.sha1(cache_key.encode("utf-8")).hexdigest() + ".json")  # noqa: S324
 
 
-def read_token(path: Path) -> AccessToken | None:
+def _pause() -> None:
+    time.sleep(0.1)
+
+
+def read_token(path: Path, *, before_retry: Callable[[], None] = _pause) -> AccessToken | None:
     """The cached token, or None when there is none. A token being rewritten in place by the
-    AWS CLI can be read half-written, so a file that does not parse is read once more."""
+    AWS CLI can be read half-written, so a file that is not JSON is read once more, after
+    `before_retry` (a short pause). Only a regular file of sane size is read: never hangs."""
     for attempt in (1, 2):
         try:
-            text = path.read_text(encoding="utf-8")
+            data = read_cache_json(path)
         except FileNotFoundError:
             return None
-        except (OSError, UnicodeDecodeError) as error:
-            raise ConfigError(
-                f"cannot read the SSO token cache {path}: {getattr(error, 'strerror', error)}",
-                f"check the file's owner and permissions (`chmod 600 {path}`)",
-            ) from None
-        try:
-            return AccessToken.from_cache(json.loads(text))
-        except ValueError as error:
+        except ValueError:
             if attempt == 1:
-                time.sleep(0.1)
+                before_retry()
                 continue
-            reason = "it is not valid JSON" if isinstance(error, json.JSONDecodeError) else error
-            raise ConfigError(
-                f"the SSO token cache {path} is unusable: {reason}",
-                f"sign in again to rewrite it, or delete it: {path}",
-            ) from None
+            raise _unusable(path, "it is not valid JSON") from None
+        try:
+            return AccessToken.from_cache(data)
+        except ValueError as error:
+            raise _unusable(path, str(error)) from None
     return None  # unreachable
+
+
+def _unusable(path: Path, reason: str) -> ConfigError:
+    return ConfigError(
+        f"the SSO token cache {path} is unusable: {reason}",
+        f"sign in again to rewrite it, or delete it: {path}",
+    )
+
+
+def read_cache_json(path: Path, what: str = "the SSO token cache") -> object:
+    """The JSON in a token or registration file. Raises FileNotFoundError when there is none,
+    ValueError when it is not JSON, and ConfigError when it cannot be read, is not a regular
+    file of at most CACHE_FILE_LIMIT bytes, or nests too deeply to parse."""
+    try:
+        raw = read_regular_file(path, limit=CACHE_FILE_LIMIT)
+    except FileNotFoundError:
+        raise
+    except NotARegularFile:
+        raise ConfigError(
+            f"cannot read {what} {path}: it is {_kind(path)}, not a token file",
+            f"delete it (`rm -r {path}`), then sign in again",
+        ) from None
+    except NotADirectoryError:
+        raise ConfigError(
+            f"cannot read {what} {path}: a folder above it is a file, not a directory",
+            f"move that file away (`ls -ld {path.parent}`), then sign in again",
+        ) from None
+    except PermissionError as error:
+        raise ConfigError(
+            f"cannot read {what} {path}: {error.strerror}",
+            f"make the cache yours again (`sudo chown -R $USER {path.parent}`; a `sudo` "
+            "sign-in leaves it root's), then run again",
+        ) from None
+    except OSError as error:
+        raise ConfigError(
+            f"cannot read {what} {path}: {error.strerror}",
+            f"check the file's owner and permissions (`ls -l {path}`)",
+        ) from None
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise ConfigError(
+            f"{what} {path} is unusable: its JSON is nested too deeply",
+            f"delete it (`rm {path}`), then sign in again",
+        ) from None
+
+
+def _kind(path: Path) -> str:
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return "not a regular file"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a link to a device" if path.is_symlink() else "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return f"larger than {CACHE_FILE_LIMIT // 1024} KiB"
 
 
 def write_token(path: Path, token: AccessToken) -> None:
@@ -136,7 +218,7 @@ def write_token(path: Path, token: AccessToken) -> None:
 def write_private_json(path: Path, data: dict) -> None:
     """Write `data` as JSON to `path` atomically (temp file + rename) with mode 0600, so that
     a reader sees the old file or the new one, never half of either."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private_dirs(path.parent)
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".ssoexec-", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
@@ -149,11 +231,49 @@ def write_private_json(path: Path, data: dict) -> None:
         raise
 
 
+def cache_write_problem(folder: Path) -> str | None:
+    """Why a token cannot be saved in `folder`, or None if it can: found out honestly, by
+    saving (write + fsync) a file of a token's size there and removing it."""
+    try:
+        make_private_dirs(folder)
+        fd, temp = tempfile.mkstemp(dir=folder, prefix=".ssoexec-probe-", suffix=".tmp")
+    except OSError as error:
+        return why_not_written(folder, error)
+    try:
+        data = b"\n" * PROBE_SIZE
+        while data:
+            data = data[os.write(fd, data) :]
+        os.fsync(fd)
+    except OSError as error:
+        return why_not_written(folder, error)
+    finally:
+        os.close(fd)
+        Path(temp).unlink(missing_ok=True)
+    return None
+
+
+def why_not_written(folder: Path, error: OSError) -> str:
+    """`error`, met while writing in `folder`, said with its fix."""
+    reasons = {
+        errno.EFBIG: "the file size limit is too small (fix: `ulimit -f unlimited`)",
+        errno.ENOSPC: "the disk is full (fix: free some space)",
+        errno.EDQUOT: "the disk quota is used up (fix: free some space)",
+        errno.EROFS: "the file system is read-only",
+        errno.EACCES: f"it is not writable by you (fix: `sudo chown -R $USER {folder}`)",
+        errno.EPERM: f"it is not writable by you (fix: `sudo chown -R $USER {folder}`)",
+        errno.ENOTDIR: f"a file is in the way of the directory (fix: move it, `ls -ld {folder}`)",
+        errno.EEXIST: f"a file is in the way of the directory (fix: move it, `ls -ld {folder}`)",
+    }
+    return f"cannot write to {folder}: " + reasons.get(error.errno, str(error.strerror))
+
+
 @contextmanager
-def session_lock(session) -> Iterator[None]:
-    """One refresh, sign-in or sign-out at a time per SSO session, across processes."""
-    with token_file_lock(cache_path(session.cache_key), on_wait=lambda: _tell_waiting(session)):
-        yield
+def session_lock(session) -> Iterator[int]:
+    """One refresh, sign-in or sign-out at a time per SSO session, across processes. Yields
+    the lock file, whose note says which refresh token AWS last refused (by its sha256)."""
+    lock = token_file_lock(cache_path(session.cache_key), on_wait=lambda: _tell_waiting(session))
+    with lock as fd:
+        yield fd
 
 
 def token_file_lock(path: Path, on_wait=None):
@@ -182,21 +302,64 @@ def load_valid_token(
         if _unexpired(token, refused):
             return token
         raise login_required(session, profile_name, _state(token, refused))
-    with session_lock(session):
+    with session_lock(session) as lock:
         token = read_token(path)  # another process may have refreshed or signed in meanwhile
         if _usable(session, token, refused):
             return token
         reason = _state(token, refused)
-        if _refreshable(session, token):
+        if _refreshable(session, token) and read_note(lock) == _refused_note(token):
+            reason = REJECTED  # a run before us was told so: asking again cannot help
+        elif _refreshable(session, token):
+            problem = cache_write_problem(path.parent)
+            if problem is not None:  # refreshing would spend the refresh token for nothing
+                return _unrenewable(session, token, refused, problem)
             refreshed, reason = _refresh(session, token)
+            if reason == REJECTED:
+                write_note(lock, _refused_note(token))
             if refreshed is not None:
-                write_token(path, refreshed)
+                _save_refreshed(path, session, refreshed, profile_name)
                 return refreshed
         if _unexpired(token, refused):
             return token  # refresh failed or impossible, but the token still works for now
         if login is not None:
             return login(session)
         raise login_required(session, profile_name, reason)
+
+
+REJECTED = "could not be refreshed: AWS rejected its refresh token"
+
+
+def _refused_note(token: AccessToken) -> str:
+    """What the lock file holds once AWS has refused this refresh token: its sha256, which
+    tells the next waiter not to send it again and is of no use to anyone else."""
+    digest = hashlib.sha256((token.refresh_token or "").encode("utf-8")).hexdigest()
+    return f"refused-refresh-token-sha256 {digest}"
+
+
+def _unrenewable(session, token: AccessToken, refused, problem: str) -> AccessToken:
+    """The token cannot be renewed because a new one could not be saved: use it while it
+    lasts (saying so), else fail, keeping the refresh token for when the cache is fixed."""
+    if _unexpired(token, refused):
+        left = minutes_left(token.expires_at)
+        say(f"the SSO token for {session} cannot be renewed ({left} min left): {problem}")
+        return token
+    fix = problem.partition("(fix: ")[2].rstrip(")") or "make the token cache writable"
+    raise ConfigError(
+        f"the SSO token for {session} {_state(token, refused)} and cannot be renewed: {problem}",
+        f"{fix}, then run again",
+    )
+
+
+def _save_refreshed(path: Path, session, token: AccessToken, profile_name: str | None) -> None:
+    """Write the renewed token back; if that fails after all, it still serves this run."""
+    try:
+        write_token(path, token)
+    except OSError as error:
+        why = why_not_written(path.parent, error)
+        say(
+            f"warning: the renewed SSO token for {session} was not saved, {why}; this run "
+            f"uses it, the next needs `{login_command(session, profile_name)}`"
+        )
 
 
 def _usable(session, token: AccessToken | None, refused: AccessToken | None) -> bool:
@@ -245,7 +408,7 @@ def _refresh(session, token: AccessToken) -> tuple[AccessToken | None, str]:
                 client.exceptions.InvalidClientException,
                 client.exceptions.ExpiredTokenException,
             ):
-                return None, "could not be refreshed: AWS rejected its refresh token"
+                return None, REJECTED
     except AwsCallError as error:
         if token.expires_at <= utcnow():
             raise
@@ -264,11 +427,7 @@ def _refresh(session, token: AccessToken) -> tuple[AccessToken | None, str]:
 
 
 def _tell_waiting(session) -> None:
-    print(
-        f"ssoexec: waiting for another ssoexec to refresh or sign in to {session}...",
-        file=sys.stderr,
-        flush=True,
-    )
+    say(f"waiting for another ssoexec to refresh or sign in to {session}...")
 
 
 def login_command(session, profile_name: str | None) -> str:

@@ -97,7 +97,7 @@ def test_unreadable_token_cache(sandbox, attempt):
     path = sandbox.login("corp")
     path.unlink()
     path.mkdir()  # unreadable as a file, even for root
-    attempt("-p", "dev", words="cannot read the SSO token cache", hint="permissions")
+    attempt("-p", "dev", words="cannot read the SSO token cache", hint=f"rm -r {path}")
 
 
 def test_expired_token_and_no_person_there(sandbox, attempt):

@@ -257,6 +257,38 @@ def test_corrupt_token_file(sandbox, doctor):
     only_problem(lines, "is unusable", str(path))
 
 
+@pytest.mark.parametrize(
+    ("where", "mode", "words"),
+    [
+        ("cache", 0o777, ("others can write to", "sso/cache (mode 777)", "`chmod 700 ~/")),
+        ("cache", 0o770, ("its group can write to", "sso/cache (mode 770)", "`chmod 700 ~/")),
+        ("sso", 0o757, ("others can write to", ".aws/sso (mode 757)", "`chmod 700 ~/")),
+        ("token", 0o666, ("group and others can write to", "(mode 666)", "`chmod 600 ~/")),
+        ("token", 0o644, ("group and others can read", "(mode 644)", "`chmod 600 ~/")),
+    ],
+)
+def test_a_cache_others_can_change(sandbox, doctor, where, mode, words):
+    path = sandbox.login("corp")
+    item = {"token": path, "cache": path.parent, "sso": path.parent.parent}[where]
+    item.chmod(mode)
+    status, lines = doctor("-p", "dev")
+    assert status == 1
+    only_problem(lines, *words)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "link to /dev/zero"])
+def test_a_token_file_of_the_wrong_kind(sandbox, doctor, kind):
+    path = sandbox.token_path("corp")
+    path.parent.mkdir(parents=True)
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")
+    status, lines = doctor("-p", "dev")  # the fixture's subprocess timeout: it must not hang
+    assert status == 1
+    only_problem(lines, "not a token file", f"rm -r {path}")
+
+
 def test_aws_cli_v1_on_path(sandbox, doctor, fake_bin):
     sandbox.login("corp")
     fake_aws(fake_bin, AWS_V1)

@@ -414,3 +414,51 @@ def test_subcommand_names_after_dashes_are_programs(sandbox):
     sandbox.login("corp")
     result = sandbox.run("-p", "dev", "--", "login", "--help")  # /bin/login, not ours
     assert "Sign in to AWS SSO" not in result.stdout + result.stderr
+
+
+def registration_file(sandbox):
+    cache = sandbox.token_path("x").parent
+    return next(p for p in cache.glob("*.json") if "accessToken" not in p.read_text())
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (
+            lambda p: p.write_text(json.dumps({**json.loads(p.read_text()), "expiresAt": 5})),
+            "expiresAt",
+        ),
+        (
+            lambda p: p.write_text(json.dumps({**json.loads(p.read_text()), "clientId": [1]})),
+            "clientId",
+        ),
+        (lambda p: (p.unlink(), os.mkfifo(p)), "is a FIFO"),
+    ],
+    ids=["expiresAt-a-number", "clientId-a-list", "a-fifo"],
+)
+def test_an_unusable_registration_cache_is_replaced(sandbox, browser, change, said):
+    assert sandbox.run("login", "-p", "dev").returncode == 0
+    change(registration_file(sandbox))
+    result = sandbox.run("login", "-p", "dev", timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert "registering anew" in result.stderr and said in result.stderr
+    assert sandbox.emulator.calls["RegisterClient"] == 2
+    assert stat.S_ISREG(registration_file(sandbox).stat().st_mode)
+
+
+def test_a_sign_in_whose_token_cannot_be_saved_says_so(sandbox, browser, tmp_path):
+    import resource
+
+    launcher = tmp_path / "browser"  # the browser lifts the soft `ulimit -f 0` ssoexec runs with
+    launcher.write_text(launcher.read_text().replace("exec ", "ulimit -f unlimited; exec ", 1))
+    limit = (0, resource.RLIM_INFINITY)
+    result = sandbox.run(
+        "login", "-p", "dev", preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, limit)
+    )
+    assert result.returncode == 125, result.stderr
+    error, hint = result.stderr.splitlines()[-2:]
+    assert error.startswith("ssoexec: error: signed in to sso-session 'corp', but the token")
+    assert "ulimit -f unlimited" in error and hint.startswith("hint: fix that")
+    assert "unexpected" not in result.stderr
+    cache = sandbox.token_path("corp").parent
+    assert [p.name for p in cache.iterdir() if not p.name.endswith(".lock")] == []

@@ -3,8 +3,6 @@
 import json
 import os
 import stat
-import threading
-import time
 from datetime import datetime, timezone
 
 import pytest
@@ -118,24 +116,15 @@ def test_unreadable_file_is_an_error_with_a_hint():
     with pytest.raises(ConfigError) as caught:
         read_token(path)
     assert "cannot read the SSO token cache" in caught.value.message
-    assert "permissions" in caught.value.hint
+    assert "it is a directory, not a token file" in caught.value.message
+    assert f"rm -r {path}" in caught.value.hint
 
 
 def test_a_half_written_file_is_read_again():
     """The AWS CLI rewrites the file in place: the first read may see half of it."""
     path = cache_path("corp")
     path.parent.mkdir(parents=True)
-    os.mkfifo(path)  # each open() waits for the next write: one truncated, then the whole
     full = json.dumps(CLI_FILE)
-
-    def writer():
-        for text in (full[:40], full):
-            with open(path, "w") as fifo:
-                fifo.write(text)
-            time.sleep(0.05)  # let the reader see the end of the first, half-written file
-
-    thread = threading.Thread(target=writer, daemon=True)
-    thread.start()
-    token = read_token(path)
-    thread.join(timeout=5)
+    path.write_text(full[:40])
+    token = read_token(path, before_retry=lambda: path.write_text(full))
     assert token is not None and token.refresh_token == "refresh"

@@ -63,6 +63,7 @@ class Emulator:
         self.latency: float = 0.0
         self.clock_offset: float = 0.0
         self.token_lifetime: int = 28800
+        self.access_token_bytes: int = 64  # random bytes in each access token minted
         self.credential_lifetime: int = 3600
         self.registration_lifetime: int = 7776000
         self.page_size: int | None = None
@@ -276,7 +277,9 @@ class Emulator:
         self, session: Session, *, refreshable: bool, expires_in: int | None = None
     ) -> tuple[AccessToken, RefreshToken | None, int]:
         lifetime = int(self.token_lifetime if expires_in is None else expires_in)
-        access = AccessToken(self._secret(ids.opaque("aoa", 64)), session, self.now() + lifetime)
+        access = AccessToken(
+            self._secret(ids.opaque("aoa", self.access_token_bytes)), session, self.now() + lifetime
+        )
         self._access_tokens[access.token] = access
         refresh = None
         if refreshable:
