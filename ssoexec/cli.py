@@ -2,7 +2,7 @@
 
 `ssoexec [OPTIONS] [--] COMMAND [ARG...]` runs COMMAND; a first word that names a subcommand
 runs that instead. The plain run form usually never gets here: entry.py recognises it first and
-skips loading typer. Failures are reported once, by entry.exit_on_error.
+skips loading typer. Failures are reported once, by errors.exit_on_error.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 from typer.core import TyperGroup
 
-from ssoexec import __version__, entry
-from ssoexec.errors import EXIT_USAGE, SsoexecError
+from ssoexec import __version__, choices
+from ssoexec.errors import EXIT_USAGE, SsoexecError, exit_on_error
 from ssoexec.terminal import say
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ ProfileOption = Annotated[
     typer.Option(
         "-p",
         "--profile",
-        envvar=list(entry.PROFILE_ENV),
+        envvar=list(choices.PROFILE_ENV),
         callback=_not_empty,
         help="AWS config profile to use  [default: default]",
     ),
@@ -137,9 +137,9 @@ def root(
 
         enable_debug()
     ctx.obj = Options(
-        profile=entry.profile_name(profile),
+        profile=choices.profile_name(profile),
         region=region,
-        login=entry.login_mode(login.value if login else None),
+        login=choices.login_mode(login.value if login else None),
     )
     if ctx.invoked_subcommand is None:
         from ssoexec.run import run
@@ -149,7 +149,7 @@ def root(
             profile_name=ctx.obj.profile,
             region=ctx.obj.region,
             login=ctx.obj.login,
-            server=server or entry.server_mode(),
+            server=server or choices.server_mode(),
         )
 
 
@@ -168,7 +168,7 @@ def main(argv: list[str]) -> NoReturn:
         except typer.Abort:
             raise KeyboardInterrupt from None
 
-    entry.exit_on_error(invoke)
+    exit_on_error(invoke)
 
 
 class Shell(str, Enum):

@@ -282,7 +282,7 @@ def _fetch_assignments(session: SsoSession, new_session: bool) -> list[Assignmen
     """Every account and role, with a valid token (signed in if need be and possible). A token
     the portal refuses (401) gets one refresh or sign-in, then the listing again."""
     from ssoexec import sso_token
-    from ssoexec.run import person_there
+    from ssoexec.choices import person_there
 
     login = _sign_in if person_there() else None
     try:

@@ -17,10 +17,21 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from ssoexec import environment as envvars
-from ssoexec.entry import server_mode
+from ssoexec.choices import server_mode
+from ssoexec.credentials import RoleCredentials
 from ssoexec.errors import ConfigError
 from ssoexec.findings import INFO, OK, PROBLEM, Finding, masked_key_id, shown
 from ssoexec.migration import check_credentials_file, check_token_regions
+from ssoexec.plan import (
+    PROFILE_REGION,
+    REUSE_ENDPOINT,
+    SERVE,
+    Region,
+    RunPlan,
+    child_env,
+    difference,
+    plan_run,
+)
 from ssoexec.terminal import printable, shorten
 from ssoexec.timestamps import format_timestamp, from_epoch, minutes_left, parse_timestamp, utcnow
 
@@ -86,17 +97,14 @@ def report(findings: list[Finding], profile_name: str) -> None:
 
 
 def what_the_child_sees(profile, region: str | None, env: Mapping[str, str]) -> list[Finding]:
-    reused = envvars.inherited_server(env, profile.name) or envvars.inherited_credentials(
-        env, profile.name
-    )
-    # A nested run that reuses what it inherited takes no region from the profile (run.py).
-    profile_region = None if reused else profile.region
-    resolved = envvars.resolve_region(region, env, profile_region)
+    """What a run would give its command: the same plan run.py follows (plan.py)."""
+    plan = plan_run(env, profile_name=profile.name, region=region, server=server_mode())
+    chosen = plan.region(env, profile.region)
     return [
         Finding(OK, f"profile {profile.name}: {describe(profile)}"),
-        Finding(INFO, _region_line(resolved, region, env, profile_region)),
-        Finding(INFO, _variables_line(profile, resolved, env)),
-        *_nesting(profile.name, env, reused),
+        Finding(INFO, _region_line(chosen, env, None if plan.reuses else profile.region)),
+        Finding(INFO, _variables_line(plan, profile, chosen.name, env)),
+        *_nesting(plan, env),
     ]
 
 
@@ -121,22 +129,18 @@ def describe(profile) -> str:
     return f"{profile.kind}, resolved by botocore"
 
 
-def _region_line(
-    resolved: str | None, explicit: str | None, env: Mapping[str, str], profile: str | None
-) -> str:
+def _region_line(chosen: Region, env: Mapping[str, str], profile: str | None) -> str:
+    resolved = chosen.name
     if resolved is None:
         return (
             "region: none (no --region, AWS_REGION, AWS_DEFAULT_REGION or profile region): "
             "the command gets neither AWS_REGION nor AWS_DEFAULT_REGION"
         )
-    if explicit:
-        source = "--region"
-    elif env.get(envvars.REGION):
-        source = "the inherited AWS_REGION"
-    elif env.get(envvars.DEFAULT_REGION):
-        source = "the inherited AWS_DEFAULT_REGION"
-    else:
-        source = "the profile's region"
+    source = (
+        chosen.source
+        if chosen.source in ("--region", PROFILE_REGION)
+        else (f"the inherited {chosen.source}")
+    )
     line = f"region: {resolved}, from {source}, as AWS_REGION and AWS_DEFAULT_REGION"
     overridden = [
         f"{name}={env[name]}"
@@ -148,36 +152,38 @@ def _region_line(
     return f"{line} (instead of {', '.join(overridden)})" if overridden else line
 
 
-def _variables_line(profile, region: str | None, env: Mapping[str, str]) -> str:
+def _variables_line(plan: RunPlan, profile, region: str | None, env: Mapping[str, str]) -> str:
     """Names only: the child's environment built with placeholder values, compared. Static
     keys come without a session token or an expiry; everything else with both."""
-    from ssoexec.credentials import RoleCredentials
-
-    profile_name = profile.name
-    if envvars.inherited_server(env, profile_name) or server_mode():
-        child = envvars.build_server_env(
-            env, profile_name=profile_name, uri="-", authorization="-", region=region
-        )
-    else:
-        static = getattr(profile, "kind", "") == "static"
-        placeholder = RoleCredentials("-", "-", *((None, None) if static else ("-", utcnow())))
-        child = envvars.build_child_env(
-            env, profile_name=profile_name, credentials=placeholder, region=region
-        )
-    set_ = sorted(name for name in child if env.get(name) != child[name])
-    removed = sorted(set(env) - set(child))
+    static = getattr(profile, "kind", "") == "static"
+    placeholder = RoleCredentials("-", "-", *((None, None) if static else ("-", utcnow())))
+    served = ("-", "-") if plan.action in (SERVE, REUSE_ENDPOINT) else None
+    child = child_env(plan, env, region=region, credentials=placeholder, endpoint=served)
+    set_, removed = difference(env, child)
     return f"ssoexec would set {', '.join(set_)}; remove {', '.join(removed) or 'nothing'}"
 
 
-def _nesting(profile_name: str, env: Mapping[str, str], reused) -> Iterator[Finding]:
-    outer = env.get(envvars.SSOEXEC_PROFILE)
+def _nesting(plan: RunPlan, env: Mapping[str, str]) -> Iterator[Finding]:
+    outer, profile_name = env.get(envvars.SSOEXEC_PROFILE), plan.profile_name
     if not outer:
         return
     if outer != profile_name:
         yield Finding(
             INFO, f"inside an ssoexec child for {outer}: a run for {profile_name} replaces them"
         )
-    elif reused:
+    elif plan.action == REUSE_ENDPOINT:
+        yield Finding(
+            INFO,
+            f"inside an ssoexec --server child for {profile_name}: a nested run shares its "
+            "credentials endpoint, with no AWS call",
+        )
+    elif plan.action == SERVE:
+        yield Finding(
+            INFO,
+            f"inside an ssoexec child for {profile_name}: a nested --server run fetches its "
+            "own credentials, to keep them fresh",
+        )
+    elif plan.reuses:
         yield Finding(
             INFO,
             f"inside an ssoexec child for {profile_name}: a nested run reuses the inherited "

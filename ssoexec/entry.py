@@ -9,23 +9,19 @@ command-line interface; tests/test_entry.py checks that both read every input al
 
 from __future__ import annotations
 
-import logging
-import os
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NoReturn
 
-from ssoexec.errors import EXIT_FAILURE, EXIT_INTERRUPTED, SsoexecError
+from ssoexec.choices import LOGIN_MODES, login_mode, profile_name, server_mode
+from ssoexec.errors import exit_on_error
 
 SUBCOMMANDS = frozenset(
     {"completion", "configure", "credential-process", "doctor", "export", "list", "login", "logout"}
 )
 COMPLETE_PROFILES = "__complete-profiles"  # asked by the shell completion scripts
 _VALUE_OPTIONS = {"-p": "profile", "--profile": "profile", "--region": "region", "--login": "login"}
-LOGIN_MODES = ("auto", "never")
 _FLAGS = {"--debug": "debug", "--server": "server"}
-PROFILE_ENV = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")
 
 
 @dataclass(frozen=True)
@@ -70,21 +66,6 @@ def parse_run(argv: list[str]) -> RunRequest | None:
     return RunRequest(**seen)
 
 
-def profile_name(option: str | None) -> str:
-    """-p, else AWS_PROFILE, else AWS_DEFAULT_PROFILE (the first non-empty), else default."""
-    return option or next((os.environ[n] for n in PROFILE_ENV if os.environ.get(n)), "default")
-
-
-def login_mode(option: str | None) -> str:
-    """--login, else SSOEXEC_LOGIN, else auto."""
-    return option or os.environ.get("SSOEXEC_LOGIN") or "auto"
-
-
-def server_mode() -> bool:
-    """SSOEXEC_SERVER=1 (or true, yes) asks for --server."""
-    return os.environ.get("SSOEXEC_SERVER", "").lower() in ("1", "true", "yes")
-
-
 def main() -> NoReturn:
     argv = sys.argv[1:]
     if argv[:1] == [COMPLETE_PROFILES]:  # on every <TAB>: keep it fast, no typer, no botocore
@@ -114,38 +95,3 @@ def main() -> NoReturn:
         )
 
     exit_on_error(run)
-
-
-def exit_on_error(call: Callable[[], object]) -> NoReturn:
-    """Call, then exit; an error becomes two lines on stderr and its exit status, once."""
-    try:
-        status = call()
-    except SsoexecError as error:
-        report(error.message, error.hint)
-        sys.exit(error.exit_code)
-    except KeyboardInterrupt:
-        print(file=sys.stderr)
-        sys.exit(EXIT_INTERRUPTED)
-    except Exception as error:
-        if logging.getLogger("ssoexec").isEnabledFor(logging.DEBUG):
-            import traceback
-
-            traceback.print_exc()
-        report(
-            f"unexpected {type(error).__name__}",
-            "run again with --debug for the traceback, and report it",
-        )
-        sys.exit(EXIT_FAILURE)
-    sys.exit(status if isinstance(status, int) else 0)
-
-
-def report(message: str, hint: str) -> None:
-    """The two lines of a failure, made printable (they may quote AWS's words or a file's) and
-    cut to a sane length (a value quoted whole could be megabytes)."""
-    from ssoexec.terminal import shorten
-
-    print(f"ssoexec: error: {shorten(' '.join(message.split()), _LONGEST)}", file=sys.stderr)
-    print(f"hint: {shorten(' '.join(hint.split()), _LONGEST)}", file=sys.stderr, flush=True)
-
-
-_LONGEST = 1000  # characters of a message or hint

@@ -45,24 +45,6 @@ def is_region_name(text: str) -> bool:
     return bool(_REGION_NAME.fullmatch(text))
 
 
-def resolve_region(
-    explicit: str | None, parent: Mapping[str, str], profile_region: str | None
-) -> str | None:
-    """--region, else an inherited AWS_REGION / AWS_DEFAULT_REGION, else the profile's region.
-    Whichever is used must be a region name: it reaches the command and AWS host names."""
-    sources = (
-        ("--region", explicit),
-        (REGION, parent.get(REGION)),
-        (DEFAULT_REGION, parent.get(DEFAULT_REGION)),
-        ("the profile's region", profile_region),
-    )
-    for source, value in sources:
-        if value:
-            check_region(value, source)
-            return value
-    return None
-
-
 def check_region(value: str, source: str) -> None:
     """Fail unless `value` (from `source`: an option, a variable, a profile) is a region name."""
     if is_region_name(value):

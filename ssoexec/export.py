@@ -21,6 +21,8 @@ from typing import NoReturn
 
 from ssoexec import environment
 from ssoexec.errors import ConfigError, SsoexecError
+from ssoexec.plan import RunPlan, child_env, difference, plan_run
+from ssoexec.resolve import resolve
 from ssoexec.terminal import printable, shorten
 from ssoexec.timestamps import format_timestamp
 
@@ -44,18 +46,25 @@ PROFILE_CHAIN = "_SSOEXEC_PROFILE_CHAIN"
 def export_credentials(
     profile_name: str, *, region: str | None, fmt: str, login: str = "auto"
 ) -> None:
-    """Print the profile's credentials as `fmt` on stdout."""
-    from ssoexec.run import resolve
-
-    credentials, region = resolve(profile_name, region=region, login=login)
-    child = environment.build_child_env(
-        os.environ, profile_name=profile_name, credentials=credentials, region=region
+    """Print the profile's credentials as `fmt` on stdout: what a run would give its command."""
+    plan = _plan(profile_name, region)
+    resolved = resolve(plan, os.environ, login=login)
+    child = child_env(
+        plan, os.environ, region=resolved.region.name, credentials=resolved.credentials
     )
     variables, removed = changes(os.environ, child)
     if sys.stdout.isatty():
         print(terminal_warning(profile_name, fmt), file=sys.stderr, flush=True)
     sys.stdout.write(render(variables, removed, fmt))
     sys.stdout.flush()
+
+
+def _plan(profile_name: str, region: str | None) -> RunPlan:
+    """A run's plan, for a caller that needs the keys themselves: an inherited --server
+    endpoint is no use to it."""
+    return plan_run(
+        os.environ, profile_name=profile_name, region=region, server=False, share_endpoint=False
+    )
 
 
 def changes(parent: Mapping[str, str], child: Mapping[str, str]) -> tuple[dict, list]:
@@ -66,7 +75,7 @@ def changes(parent: Mapping[str, str], child: Mapping[str, str]) -> tuple[dict, 
     keys), in case the shell has it unexported or from an earlier export.
     """
     variables = {name: child[name] for name in SET_VARIABLES if name in child}
-    gone = {name for name in parent if name not in child}
+    gone = set(difference(parent, child)[1])
     gone.update(name for name in SET_VARIABLES if name not in child)
     return variables, sorted(gone)
 
@@ -158,10 +167,8 @@ def terminal_warning(profile_name: str, fmt: str) -> str:
 
 def credential_process(profile_name: str, *, region: str | None) -> None:
     """Print the Version 1 credential_process JSON for the profile; never signs in."""
-    from ssoexec.run import resolve
-
     enter_profile_chain(profile_name)
-    credentials, _ = resolve(profile_name, region=region, login="never")
+    credentials = resolve(_plan(profile_name, region), os.environ, login="never").credentials
     output: dict[str, object] = {
         "Version": 1,
         "AccessKeyId": credentials.access_key_id,

@@ -20,12 +20,13 @@ REUSE_ENDPOINT = "reuse the inherited endpoint"
 REUSE_CREDENTIALS = "reuse the inherited credentials"
 SERVE = "serve"
 FETCH = "fetch"
+PROFILE_REGION = "the profile's region"
 
 
 @dataclass(frozen=True)
 class Region:
     name: str | None
-    source: str | None  # "--region", "AWS_REGION", "AWS_DEFAULT_REGION", "profile" or None
+    source: str | None  # "--region", "AWS_REGION", "AWS_DEFAULT_REGION", PROFILE_REGION or None
 
 
 @dataclass(frozen=True)
@@ -72,14 +73,16 @@ def plan_run(
 def choose_region(
     explicit: str | None, parent: Mapping[str, str], profile_region: str | None
 ) -> Region:
-    """--region, else an inherited AWS_REGION / AWS_DEFAULT_REGION, else the profile's."""
+    """--region, else an inherited AWS_REGION / AWS_DEFAULT_REGION, else the profile's.
+    Whichever is used must be a region name: it reaches the command and AWS host names."""
     for name, source in (
         (explicit, "--region"),
         (parent.get(envvars.REGION), envvars.REGION),
         (parent.get(envvars.DEFAULT_REGION), envvars.DEFAULT_REGION),
-        (profile_region, "profile"),
+        (profile_region, PROFILE_REGION),
     ):
         if name:
+            envvars.check_region(name, source)
             return Region(name, source)
     return Region(None, None)
 
@@ -92,15 +95,15 @@ def child_env(
     credentials: RoleCredentials | None = None,
     endpoint: tuple[str, str] | None = None,
 ) -> dict[str, str]:
-    """The command's environment: an endpoint's (inherited, or `endpoint` for SERVE), else
-    keys in the environment (inherited, or the fetched `credentials`)."""
-    endpoint = plan.inherited_endpoint or endpoint
+    """The command's environment: an endpoint's (`endpoint`, else the inherited one), else
+    keys in the environment (`credentials`, else the inherited ones)."""
+    endpoint = endpoint or plan.inherited_endpoint
     if endpoint is not None:
         uri, token = endpoint
         return envvars.build_server_env(
             parent, profile_name=plan.profile_name, uri=uri, authorization=token, region=region
         )
-    credentials = plan.inherited_credentials or credentials
+    credentials = credentials or plan.inherited_credentials
     if credentials is None:
         raise ValueError(f"a plan to {plan.action} needs credentials or an endpoint")
     return envvars.build_child_env(

@@ -6,7 +6,7 @@ import random
 import pytest
 import typer
 
-from ssoexec import cli, entry
+from ssoexec import choices, cli, entry
 
 TOKENS = [
     "--server",
@@ -48,9 +48,9 @@ def typer_reading(argv):
     if ctx._protected_args:
         return None
     params = ctx.params
-    login = entry.login_mode(params["login"].value if params["login"] else None)
+    login = choices.login_mode(params["login"].value if params["login"] else None)
     return (
-        entry.profile_name(params["profile"]),
+        choices.profile_name(params["profile"]),
         params["region"],
         login,
         params["debug"],
@@ -64,9 +64,9 @@ def fast_reading(argv):
     if request is None:
         return None
     return (
-        entry.profile_name(request.profile),
+        choices.profile_name(request.profile),
         request.region,
-        entry.login_mode(request.login),
+        choices.login_mode(request.login),
         request.debug,
         request.server,
         request.command,
@@ -75,7 +75,7 @@ def fast_reading(argv):
 
 @pytest.fixture(autouse=True)
 def clean_profile_env(monkeypatch):
-    for name in (*entry.PROFILE_ENV, "SSOEXEC_LOGIN", "SSOEXEC_SERVER"):
+    for name in (*choices.PROFILE_ENV, "SSOEXEC_LOGIN", "SSOEXEC_SERVER"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -131,12 +131,12 @@ def test_fast_path_leaves_everything_else_to_typer():
 
 def test_profile_from_environment(monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_PROFILE", "second")
-    assert entry.profile_name(None) == "second"
+    assert choices.profile_name(None) == "second"
     monkeypatch.setenv("AWS_PROFILE", "")
-    assert entry.profile_name(None) == "second"
+    assert choices.profile_name(None) == "second"
     monkeypatch.setenv("AWS_PROFILE", "first")
-    assert entry.profile_name(None) == "first" == typer_reading(["x"])[0]
-    assert entry.profile_name("flag") == "flag"
+    assert choices.profile_name(None) == "first" == typer_reading(["x"])[0]
+    assert choices.profile_name("flag") == "flag"
 
 
 def test_subcommand_names_match_the_app():

@@ -6,6 +6,7 @@ import pytest
 
 from ssoexec import environment as E
 from ssoexec.credentials import RoleCredentials
+from ssoexec.plan import choose_region
 
 EXPIRES = datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 CREDS = RoleCredentials("ASIANEW", "new-secret", "new-token", EXPIRES, "111111111111")
@@ -127,7 +128,7 @@ def test_no_region_anywhere_leaves_both_unset():
     ],
 )
 def test_region_precedence(explicit, parent, profile_region, expected):
-    assert E.resolve_region(explicit, parent, profile_region) == expected
+    assert choose_region(explicit, parent, profile_region).name == expected
 
 
 def test_server_env_has_the_endpoint_and_never_keys():

@@ -66,7 +66,7 @@ def test_the_action(parent, server, share, action):
         ),
         (None, {"AWS_REGION": "x-1", "AWS_DEFAULT_REGION": "y-1"}, "z-1", ("x-1", "AWS_REGION")),
         (None, {"AWS_DEFAULT_REGION": "y-1"}, "z-1", ("y-1", "AWS_DEFAULT_REGION")),
-        (None, {"AWS_REGION": ""}, "z-1", ("z-1", "profile")),
+        (None, {"AWS_REGION": ""}, "z-1", ("z-1", P.PROFILE_REGION)),
         (None, {}, None, (None, None)),
     ],
 )
@@ -79,7 +79,7 @@ def test_a_run_that_reuses_takes_no_region_from_the_profile():
     reuse = P.plan_run(inside(), profile_name="dev", region=None, server=False)
     fetch = P.plan_run({}, profile_name="dev", region=None, server=False)
     assert reuse.region(inside(), "eu-central-1") == P.Region(None, None)
-    assert fetch.region({}, "eu-central-1") == P.Region("eu-central-1", "profile")
+    assert fetch.region({}, "eu-central-1") == P.Region("eu-central-1", P.PROFILE_REGION)
 
 
 def test_child_env_of_each_action():
