@@ -21,9 +21,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ssoexec import config_file
-from ssoexec.environment import is_region_name
 from ssoexec.errors import EXIT_USAGE, ConfigError, LoginRequired, SsoexecError
 from ssoexec.profile import DEFAULT_SCOPES, SsoSession
+from ssoexec.regions import is_region_name
 from ssoexec.terminal import printable, say, shorten
 
 log = logging.getLogger(__name__)

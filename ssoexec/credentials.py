@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from ssoexec.errors import AwsCallError, ConfigError, SsoexecError
+from ssoexec.profile import BotocoreProfile, Profile, RoleChainProfile, SsoProfile
+from ssoexec.sso_token import Login
 from ssoexec.terminal import printable, shorten
 from ssoexec.timestamps import format_timestamp, from_epoch, utcnow
 
@@ -34,7 +36,11 @@ class RoleCredentials:
 
 
 def fetch_credentials(
-    profile, *, region: str | None = None, login=None, ask_mfa: bool = True
+    profile: Profile,
+    *,
+    region: str | None = None,
+    login: Login | None = None,
+    ask_mfa: bool = True,
 ) -> RoleCredentials:
     """Resolve any supported profile to credentials, in memory only.
 
@@ -42,8 +48,6 @@ def fetch_credentials(
     `login`, if given, is called to sign in when the SSO token is missing or expired.
     `ask_mfa` False: a chain with mfa_serial fails instead of asking for a code.
     """
-    from ssoexec.profile import BotocoreProfile, RoleChainProfile, SsoProfile
-
     if isinstance(profile, SsoProfile):
         return fetch_sso_credentials(profile, login=login)
     if isinstance(profile, RoleChainProfile):
@@ -115,7 +119,9 @@ def _get_role_credentials(profile, token) -> RoleCredentials:
     return credentials
 
 
-def _assume_chain(profile, *, region: str | None, login=None, ask_mfa: bool) -> RoleCredentials:
+def _assume_chain(
+    profile: RoleChainProfile, *, region: str | None, login: Login | None, ask_mfa: bool
+) -> RoleCredentials:
     """AssumeRole with the source profile's credentials, recursively down the chain."""
     from ssoexec import clients
 
@@ -156,7 +162,7 @@ def _assume_chain(profile, *, region: str | None, login=None, ask_mfa: bool) -> 
     return credentials
 
 
-def _prompt_mfa(profile, allowed: bool) -> str:
+def _prompt_mfa(profile: RoleChainProfile, allowed: bool) -> str:
     if not allowed:
         raise SsoexecError(
             f"profile {profile.name!r} needs an MFA code ({profile.mfa_serial}), and this "
@@ -189,7 +195,7 @@ def _has_terminal() -> bool:
         return False
 
 
-def _botocore_credentials(profile) -> RoleCredentials:
+def _botocore_credentials(profile: BotocoreProfile) -> RoleCredentials:
     """Static keys, credential_process, credential_source...: botocore resolves these itself."""
     from ssoexec import clients
 

@@ -6,13 +6,10 @@ would make an SDK ignore or override them; keep everything else.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from ssoexec.credentials import RoleCredentials
-from ssoexec.errors import EXIT_USAGE, ConfigError
-from ssoexec.terminal import shorten
 from ssoexec.timestamps import format_timestamp, parse_timestamp, utcnow
 
 ACCESS_KEY_ID = "AWS_ACCESS_KEY_ID"
@@ -34,29 +31,6 @@ REMOVED_PREFIXES = ("AWS_CONTAINER_CREDENTIALS_", "AWS_CONTAINER_AUTHORIZATION_T
 
 # A nested run reuses inherited credentials only while they have at least this long to live.
 REUSE_MARGIN = timedelta(minutes=5)
-
-
-# What botocore accepts as a region name (botocore.utils.validate_region_name): it goes into
-# endpoint host names, so anything else ("x y", "../x") must be refused before a call.
-_REGION_NAME = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?")
-
-
-def is_region_name(text: str) -> bool:
-    return bool(_REGION_NAME.fullmatch(text))
-
-
-def check_region(value: str, source: str) -> None:
-    """Fail unless `value` (from `source`: an option, a variable, a profile) is a region name."""
-    if is_region_name(value):
-        return
-    error = f"{source} {shorten(value)!r} is not a region name"
-    if source.startswith("--"):
-        raise ConfigError(
-            error, f"give {source} a region like us-east-1 or eu-west-1", exit_code=EXIT_USAGE
-        )
-    if source in (REGION, DEFAULT_REGION):
-        raise ConfigError(error, f"set {source} to a region like eu-west-1, or unset it")
-    raise ConfigError(error, "set a region like us-east-1 or eu-west-1 in the AWS config")
 
 
 def build_child_env(

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from ssoexec import environment as envvars
 from ssoexec.credentials import RoleCredentials
+from ssoexec.regions import check_region
 
 REUSE_ENDPOINT = "reuse the inherited endpoint"
 REUSE_CREDENTIALS = "reuse the inherited credentials"
@@ -82,7 +83,7 @@ def choose_region(
         (profile_region, PROFILE_REGION),
     ):
         if name:
-            envvars.check_region(name, source)
+            check_region(name, source)
             return Region(name, source)
     return Region(None, None)
 

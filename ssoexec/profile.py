@@ -12,9 +12,8 @@ import difflib
 import os
 from dataclasses import dataclass, field
 
-from ssoexec.credentials import RoleCredentials
-from ssoexec.environment import is_region_name
 from ssoexec.errors import ConfigError
+from ssoexec.regions import is_region_name
 from ssoexec.terminal import shorten
 
 DEFAULT_SCOPES = ("sso:account:access",)
@@ -66,11 +65,20 @@ class SsoProfile:
 
 
 @dataclass(frozen=True)
+class StaticKeys:
+    """A profile's own keys, the source of a chain whose source_profile is itself."""
+
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    session_token: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
 class RoleChainProfile:
     name: str
     role_arn: str
     source: Profile | None  # None: the profile's own static keys are the source
-    static_keys: RoleCredentials | None = field(default=None, repr=False)
+    static_keys: StaticKeys | None = field(default=None, repr=False)
     external_id: str | None = None
     role_session_name: str | None = None
     duration_seconds: int | None = None
@@ -289,7 +297,7 @@ def _role_chain(name: str, values: dict, config: dict, visited: tuple[str, ...])
     source: Profile | None = None
     if source_name == name and "aws_access_key_id" in values:
         _require(name, values, ("aws_access_key_id", "aws_secret_access_key"), "static keys")
-        static_keys = RoleCredentials(
+        static_keys = StaticKeys(
             access_key_id=values["aws_access_key_id"],
             secret_access_key=values["aws_secret_access_key"],
             session_token=values.get("aws_session_token"),

@@ -22,10 +22,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from ssoexec.environment import is_region_name
 from ssoexec.errors import ConfigError, LoginRequired
 from ssoexec.files import NotARegularFile, make_private_dirs, read_regular_file
 from ssoexec.lockfile import exclusive_lock, read_note, write_note
+from ssoexec.profile import SsoSession
+from ssoexec.regions import is_region_name
 from ssoexec.terminal import say, shorten
 from ssoexec.timestamps import format_timestamp, minutes_left, parse_timestamp, utcnow
 
@@ -112,7 +113,7 @@ class AccessToken:
         )
 
 
-Login = Callable[[object], AccessToken]
+Login = Callable[[SsoSession], AccessToken]  # signs in, writes and returns the token
 
 
 def cache_dir() -> Path:
@@ -268,7 +269,7 @@ def why_not_written(folder: Path, error: OSError) -> str:
 
 
 @contextmanager
-def session_lock(session) -> Iterator[int]:
+def session_lock(session: SsoSession) -> Iterator[int]:
     """One refresh, sign-in or sign-out at a time per SSO session, across processes. Yields
     the lock file, whose note says which refresh token AWS last refused (by its sha256)."""
     lock = token_file_lock(cache_path(session.cache_key), on_wait=lambda: _tell_waiting(session))
@@ -282,7 +283,7 @@ def token_file_lock(path: Path, on_wait=None):
 
 
 def load_valid_token(
-    session,
+    session: SsoSession,
     *,
     profile_name: str | None = None,
     login: Login | None = None,
@@ -336,7 +337,7 @@ def _refused_note(token: AccessToken) -> str:
     return f"refused-refresh-token-sha256 {digest}"
 
 
-def _unrenewable(session, token: AccessToken, refused, problem: str) -> AccessToken:
+def _unrenewable(session: SsoSession, token: AccessToken, refused, problem: str) -> AccessToken:
     """The token cannot be renewed because a new one could not be saved: use it while it
     lasts (saying so), else fail, keeping the refresh token for when the cache is fixed."""
     if _unexpired(token, refused):
@@ -362,7 +363,7 @@ def _save_refreshed(path: Path, session, token: AccessToken, profile_name: str |
         )
 
 
-def _usable(session, token: AccessToken | None, refused: AccessToken | None) -> bool:
+def _usable(session: SsoSession, token: AccessToken | None, refused: AccessToken | None) -> bool:
     if not _unexpired(token, refused):
         return False
     left = token.expires_at - utcnow()
@@ -375,7 +376,7 @@ def _unexpired(token: AccessToken | None, refused: AccessToken | None) -> bool:
     return refused is None or token.access_token != refused.access_token
 
 
-def _refreshable(session, token: AccessToken | None) -> bool:
+def _refreshable(session: SsoSession, token: AccessToken | None) -> bool:
     return token is not None and session.refreshable and token.can_refresh(utcnow())
 
 
@@ -387,7 +388,7 @@ def _state(token: AccessToken | None, refused: AccessToken | None) -> str:
     return f"expired at {format_timestamp(token.expires_at)}"
 
 
-def _refresh(session, token: AccessToken) -> tuple[AccessToken | None, str]:
+def _refresh(session: SsoSession, token: AccessToken) -> tuple[AccessToken | None, str]:
     """CreateToken with the refresh token; (None, why) when that fails."""
     from ssoexec import clients
     from ssoexec.errors import AwsCallError
@@ -426,17 +427,17 @@ def _refresh(session, token: AccessToken) -> tuple[AccessToken | None, str]:
     return refreshed, ""
 
 
-def _tell_waiting(session) -> None:
+def _tell_waiting(session: SsoSession) -> None:
     say(f"waiting for another ssoexec to refresh or sign in to {session}...")
 
 
-def login_command(session, profile_name: str | None) -> str:
+def login_command(session: SsoSession, profile_name: str | None) -> str:
     if profile_name:
         return f"ssoexec login -p {profile_name}"
     return f"ssoexec login --sso-session {session.name}"
 
 
-def login_required(session, profile_name: str | None, reason: str) -> LoginRequired:
+def login_required(session: SsoSession, profile_name: str | None, reason: str) -> LoginRequired:
     return LoginRequired(
         f"the SSO token for {session} {reason}",
         f"run `{login_command(session, profile_name)}`, then run again",
