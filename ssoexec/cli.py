@@ -133,7 +133,7 @@ def root(
     ] = False,
 ) -> None:
     if debug:
-        from ssoexec.diagnostics import enable_debug
+        from ssoexec.debug import enable_debug
 
         enable_debug()
     ctx.obj = Options(
@@ -313,7 +313,7 @@ def list_profiles(
 @app.command()
 def doctor(ctx: typer.Context, profile: SubcommandProfileOption = None) -> None:
     """Explain what a command would get, and what is wrong (exit status 1 if anything)."""
-    from ssoexec.doctor import diagnose
+    from ssoexec.doctor.report import diagnose
 
     raise typer.Exit(diagnose(profile or ctx.obj.profile, region=ctx.obj.region))
 

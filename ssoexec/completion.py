@@ -8,8 +8,9 @@ rules (its config loader underneath), so they are exactly the ones ssoexec accep
 
 from __future__ import annotations
 
-import os
 import sys
+
+from ssoexec.aws_files import config_path, credentials_path
 
 SCRIPTS = {
     "bash": "ssoexec.bash",
@@ -41,14 +42,13 @@ def _config() -> dict:
     """The config file (AWS_CONFIG_FILE, else ~/.aws/config) as botocore's profile map."""
     from botocore.configloader import build_profile_map
 
-    return build_profile_map(_sections(os.environ.get("AWS_CONFIG_FILE") or "~/.aws/config"))
+    return build_profile_map(_sections(str(config_path())))
 
 
 def profile_names() -> list[str]:
     """Profile names from the config file (`[default]`, `[profile NAME]`) and the shared
     credentials file (every section), sorted, each once."""
-    credentials = os.environ.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials"
-    return sorted({*_config()["profiles"], *_sections(credentials)})
+    return sorted({*_config()["profiles"], *_sections(str(credentials_path()))})
 
 
 def sso_session_names() -> list[str]:

@@ -79,7 +79,7 @@ def main() -> NoReturn:
 
         cli.main(argv)
     if request.debug:
-        from ssoexec.diagnostics import enable_debug
+        from ssoexec.debug import enable_debug
 
         enable_debug()
 

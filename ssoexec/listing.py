@@ -13,6 +13,7 @@ import sys
 from dataclasses import asdict, dataclass
 
 from ssoexec import sso_token
+from ssoexec.aws_files import config_path
 from ssoexec.errors import ConfigError
 from ssoexec.profile import (
     BotocoreProfile,
@@ -20,9 +21,9 @@ from ssoexec.profile import (
     RoleChainProfile,
     SsoProfile,
     SsoSession,
-    config_path,
     load_config,
     load_profile,
+    sso_root,
 )
 from ssoexec.terminal import printable, say
 from ssoexec.timestamps import format_timestamp, minutes_left, utcnow
@@ -99,8 +100,8 @@ def _row(profile: Profile, values: dict, tokens: _TokenStates) -> Row:
         )
     account, role = _from_role_arn(values.get("role_arn"))
     if isinstance(profile, RoleChainProfile):
-        root = _root(profile)
-        session = root.session if isinstance(root, SsoProfile) else None
+        root = sso_root(profile)
+        session = root.session if root is not None else None
         token, expires = tokens.state(session) if session else ("-", None)
         return Row(
             profile.name,
@@ -115,14 +116,6 @@ def _row(profile: Profile, values: dict, tokens: _TokenStates) -> Row:
         )
     assert isinstance(profile, BotocoreProfile)
     return Row(profile.name, profile.kind, account, role, region=region)
-
-
-def _root(profile: RoleChainProfile) -> Profile:
-    """Where a role chain starts: the profile whose own credentials the first AssumeRole uses."""
-    root: Profile = profile
-    while isinstance(root, RoleChainProfile) and root.source is not None:
-        root = root.source
-    return root
 
 
 def _session_label(session: SsoSession) -> str:

@@ -12,6 +12,7 @@ import difflib
 import os
 from dataclasses import dataclass, field
 
+from ssoexec.aws_files import config_path
 from ssoexec.errors import ConfigError
 from ssoexec.regions import is_region_name
 from ssoexec.terminal import shorten
@@ -97,13 +98,6 @@ class BotocoreProfile:
 
 
 Profile = SsoProfile | RoleChainProfile | BotocoreProfile
-
-
-def config_path() -> str:
-    """The config file botocore reads (AWS_CONFIG_FILE or ~/.aws/config)."""
-    from ssoexec import clients
-
-    return os.path.expanduser(clients.session().get_config_variable("config_file"))
 
 
 def load_config() -> dict:
@@ -360,14 +354,27 @@ def _unknown_profile(name: str, profiles: dict, referrer: str | None) -> ConfigE
     return ConfigError(f"{where} {_q(name)} is not in {config_path()}", hint)
 
 
-def sso_session_of(profile: Profile) -> SsoSession:
-    """The SSO session a profile signs in with, at the root of its role chain."""
+def chain_root(profile: Profile) -> Profile:
+    """Where a role chain starts: the profile whose own credentials the first AssumeRole uses
+    (the profile itself when it is no chain)."""
     while isinstance(profile, RoleChainProfile) and profile.source is not None:
         profile = profile.source
-    if isinstance(profile, SsoProfile):
-        return profile.session
+    return profile
+
+
+def sso_root(profile: Profile) -> SsoProfile | None:
+    """The SSO profile at the root of the chain, or None when its credentials are not SSO's."""
+    root = chain_root(profile)
+    return root if isinstance(root, SsoProfile) else None
+
+
+def sso_session_of(profile: Profile) -> SsoSession:
+    """The SSO session a profile signs in with, at the root of its role chain."""
+    root = chain_root(profile)
+    if isinstance(root, SsoProfile):
+        return root.session
     raise ConfigError(
-        f"profile {_q(profile.name)} does not use SSO ({profile.kind}), so there is nothing to "
+        f"profile {_q(root.name)} does not use SSO ({root.kind}), so there is nothing to "
         "sign in to",
         "pick a profile with sso_session or sso_start_url, or name one with --sso-session",
     )

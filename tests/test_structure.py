@@ -34,7 +34,11 @@ def imports_of(path: Path) -> set[str]:
 
 
 def module_graph() -> dict[str, set[str]]:
-    modules = {f"ssoexec.{p.stem}": p for p in PACKAGE.glob("*.py") if p.stem != "__init__"}
+    modules = {
+        ".".join(("ssoexec", *p.relative_to(PACKAGE).with_suffix("").parts)): p
+        for p in PACKAGE.rglob("*.py")
+        if p.stem != "__init__"
+    }
     return {name: imports_of(path) & set(modules) - {name} for name, path in modules.items()}
 
 
@@ -66,6 +70,7 @@ def test_the_graph_reads_real_imports():
     graph = module_graph()
     assert "ssoexec.plan" in graph["ssoexec.run"]
     assert "ssoexec.errors" in graph["ssoexec.entry"]
+    assert "ssoexec.doctor.findings" in graph["ssoexec.doctor.token"]
 
 
 def test_no_module_imports_one_that_imports_it_back():

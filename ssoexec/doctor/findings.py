@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ssoexec.diagnostics import redact
+from ssoexec.debug import redact
 
 OK, INFO, PROBLEM = "OK", "INFO", "PROBLEM"
 
