@@ -9,11 +9,12 @@ so that a profile that works with the AWS CLI works here, and one that fails say
 from __future__ import annotations
 
 import difflib
-import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from ssoexec.aws_files import config_path
+from ssoexec.aws_files import config_path, credentials_path
 from ssoexec.errors import ConfigError
+from ssoexec.files import read_regular_file
 from ssoexec.regions import is_region_name
 from ssoexec.terminal import shorten
 
@@ -110,8 +111,8 @@ def load_config() -> dict:
     try:
         return session.full_config
     except (ConfigParseError, UnicodeDecodeError) as error:
-        for variable in ("config_file", "credentials_file"):
-            _check_encoding(os.path.expanduser(session.get_config_variable(variable)))
+        for path in (config_path(), credentials_path()):
+            _check_encoding(path)
         raise ConfigError(
             f"cannot parse the AWS config: {shorten(error, 300)}",
             "fix the file's syntax (a duplicate section or a line outside any section)",
@@ -123,11 +124,9 @@ def load_config() -> dict:
         ) from None
 
 
-def _check_encoding(path: str) -> None:
+def _check_encoding(path: Path) -> None:
     """Name what botocore's loader cannot read in the file at `path`: a byte order mark (it
     reads the first section header as a line outside any section) or bytes that are not UTF-8."""
-    from ssoexec.files import read_regular_file
-
     try:
         data = read_regular_file(path, limit=_CONFIG_LIMIT)
     except OSError:
