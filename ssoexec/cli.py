@@ -20,6 +20,7 @@ from ssoexec.errors import EXIT_USAGE, SsoexecError, exit_on_error
 from ssoexec.terminal import say
 
 if TYPE_CHECKING:
+    from ssoexec.clients import Aws
     from ssoexec.profile import SsoSession
 
 
@@ -214,10 +215,11 @@ def login(
     from ssoexec import login as flows
     from ssoexec import sso_token
 
-    session, profile_name = _session_for(ctx, profile, sso_session)
+    session, profile_name, aws = _session_for(ctx, profile, sso_session)
     with sso_token.session_lock(session):
         flows.sign_in(
             session,
+            aws,
             device_code=device_code,
             open_browser=not no_browser,
             profile_name=profile_name,
@@ -239,29 +241,36 @@ def logout(
     if all_sessions:
         if profile or sso_session:
             raise _usage(ctx, "--all takes no -p or --sso-session")
-        signed_out, failed = flows.sign_out_all()
+        from ssoexec.clients import Aws
+
+        signed_out, failed = flows.sign_out_all(Aws())
         if not signed_out and not failed:
             say("no SSO token to sign out of")
         if failed:
             raise typer.Exit(1)
         return
-    session, _ = _session_for(ctx, profile, sso_session)
-    if not flows.sign_out(session):
+    session, _, aws = _session_for(ctx, profile, sso_session)
+    if not flows.sign_out(session, aws):
         say(f"not signed in to {session}")
 
 
 def _session_for(
     ctx: typer.Context, profile: str | None, sso_session: str | None
-) -> tuple[SsoSession, str | None]:
-    """The SSO session named by --sso-session, or the one the profile signs in with."""
+) -> tuple[SsoSession, str | None, Aws]:
+    """The SSO session named by --sso-session, or the one the profile signs in with; the
+    profile's name, if one was named; and botocore for it."""
     from ssoexec import profile as profiles
+    from ssoexec.clients import Aws
 
     if profile and sso_session:
         raise _usage(ctx, "give -p or --sso-session, not both")
     if sso_session:
-        return profiles.load_sso_session(sso_session), None
+        aws = Aws()
+        return profiles.load_sso_session(sso_session, profiles.load_config(aws)), None, aws
     name = profile or ctx.obj.profile
-    return profiles.sso_session_of(profiles.load_profile(name)), name
+    aws = Aws(name)
+    session = profiles.sso_session_of(profiles.load_profile(name, profiles.load_config(aws)))
+    return session, name, aws
 
 
 def _usage(ctx: typer.Context, message: str) -> SsoexecError:

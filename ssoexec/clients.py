@@ -1,4 +1,4 @@
-"""botocore sessions and clients for SSO, SSO-OIDC and STS, and their failures as SsoexecError.
+"""botocore clients for SSO, SSO-OIDC and STS, for one profile, and their failures as SsoexecError.
 
 Every AWS call goes through a botocore client, so endpoint resolution, retries, proxies,
 AWS_CA_BUNDLE and the AWS_ENDPOINT_URL_* overrides behave exactly as in the AWS CLI.
@@ -20,8 +20,6 @@ from ssoexec import __version__
 from ssoexec.errors import AwsCallError, ConfigError
 
 _USER_AGENT = f"ssoexec/{__version__}"
-_sessions: dict[str | None, botocore.session.Session] = {}
-_active: list[str | None] = [None]  # the profile the user asked for
 
 
 class _ServiceLookup:
@@ -49,50 +47,55 @@ class _LeanLoader(Loader):
         return _ServiceLookup(self, type_name)
 
 
-def use_profile(profile: str) -> None:
-    """Scope the clients to the profile the user asked for, as botocore does for a chain."""
-    _active[0] = profile
+class Aws:
+    """botocore for one profile: that profile's settings (endpoint_url, ca_bundle, retry mode,
+    sts_regional_endpoints) apply to every client made here, as they would to the AWS CLI's.
 
+    Made by whoever starts talking to AWS (a run, a sign-in, configure) and passed to each
+    stage that makes a call: nothing here is global. With no profile, AWS_PROFILE is ignored
+    too (configure and `login --sso-session` name no profile, and AWS_PROFILE may name one
+    that does not exist yet); the [default] section's settings apply if there is one.
+    """
 
-def session(profile: str | None = None) -> botocore.session.Session:
-    """A botocore session scoped to `profile` (default: the one in use), so that its settings
-    (endpoint_url, ca_bundle, retries) apply to our clients as they would to the AWS CLI's."""
-    profile = profile or _active[0]
-    if profile not in _sessions:
-        new = botocore.session.Session(profile=profile)
-        new.lazy_register_component("data_loader", lambda: _lean_loader(new))
-        new.user_agent_extra = _USER_AGENT
-        _sessions[profile] = new
-    return _sessions[profile]
+    def __init__(self, profile: str | None = None) -> None:
+        no_profile = {"profile": (None, None, None, None)}  # not from AWS_PROFILE either
+        session = botocore.session.Session(
+            profile=profile, session_vars=None if profile else no_profile
+        )
+        session.lazy_register_component("data_loader", lambda: _lean_loader(session))
+        session.user_agent_extra = _USER_AGENT
+        self.profile = profile
+        self.session = session
+
+    def config(self) -> dict:
+        """The merged config and credentials files as botocore reads them (its exceptions)."""
+        return self.session.full_config
+
+    def sso(self, region: str):
+        return self.session.create_client(
+            "sso", region_name=region, config=Config(signature_version=UNSIGNED)
+        )
+
+    def oidc(self, region: str):
+        return self.session.create_client(
+            "sso-oidc", region_name=region, config=Config(signature_version=UNSIGNED)
+        )
+
+    def sts(self, region: str | None, credentials):
+        """STS in `region`; with none, us-east-1, home of the global endpoint (botocore cannot
+        sign for an endpoint override without a region)."""
+        return self.session.create_client(
+            "sts",
+            region_name=region or "us-east-1",
+            aws_access_key_id=credentials.access_key_id,
+            aws_secret_access_key=credentials.secret_access_key,
+            aws_session_token=credentials.session_token,
+        )
 
 
 def _lean_loader(session: botocore.session.Session) -> _LeanLoader:
     data_path = session.get_config_variable("data_path")
     return _LeanLoader(extra_search_paths=data_path.split(os.pathsep) if data_path else [])
-
-
-def sso(region: str):
-    return session().create_client(
-        "sso", region_name=region, config=Config(signature_version=UNSIGNED)
-    )
-
-
-def oidc(region: str):
-    return session().create_client(
-        "sso-oidc", region_name=region, config=Config(signature_version=UNSIGNED)
-    )
-
-
-def sts(region: str | None, credentials):
-    """STS in `region`; with none, us-east-1, home of the global endpoint (botocore cannot
-    sign for an endpoint override without a region)."""
-    return session().create_client(
-        "sts",
-        region_name=region or "us-east-1",
-        aws_access_key_id=credentials.access_key_id,
-        aws_secret_access_key=credentials.secret_access_key,
-        aws_session_token=credentials.session_token,
-    )
 
 
 _THROTTLING = {

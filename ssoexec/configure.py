@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ssoexec import config_file
@@ -25,6 +26,9 @@ from ssoexec.errors import EXIT_USAGE, ConfigError, LoginRequired, SsoexecError
 from ssoexec.profile import DEFAULT_SCOPES, SsoSession
 from ssoexec.regions import is_region_name
 from ssoexec.terminal import printable, say, shorten
+
+if TYPE_CHECKING:
+    from ssoexec.clients import Aws
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +86,7 @@ def configure(
 ) -> None:
     """Plan the sections for every account and role, print the plan, and (unless `dry_run`)
     append them to the AWS config. Signs in first if there is no valid token and a person."""
+    from ssoexec.clients import Aws
     from ssoexec.profile import config_path, load_config
     from ssoexec.timestamps import utcnow
 
@@ -90,11 +95,11 @@ def configure(
     path = Path(os.path.realpath(config_path()))
     config_file.check_location(path)
     original = config_file.read(path)
-    config = load_config()
-    _scope_clients(config)
+    aws = Aws()  # no profile: configure writes them (AWS_PROFILE may name one not there yet)
+    config = load_config(aws)
     start_url, sso_region = _settings(config, start_url, sso_region, sso_session, ask)
     session, new_session = choose_session(config, start_url, sso_region, sso_session)
-    assignments = _fetch_assignments(session, new_session)
+    assignments = _fetch_assignments(session, new_session, aws)
     plan = build_plan(
         session=session,
         new_session=new_session,
@@ -124,17 +129,6 @@ def configure(
         say(_summary(plan, path, backup))
         if plan.of("add"):
             say(f"try one: ssoexec -p {plan.of('add')[0].name} -- aws sts get-caller-identity")
-
-
-def _scope_clients(config: dict) -> None:
-    """configure uses no profile: AWS_PROFILE naming one that does not exist (perhaps one that
-    configure is about to write) must not stop it as it would stop botocore's clients, which
-    read the variable whenever they look up a setting (in this process only)."""
-    for variable in ("AWS_DEFAULT_PROFILE", "AWS_PROFILE"):
-        name = os.environ.get(variable)
-        if name and name not in config.get("profiles", {}):
-            log.debug("%s=%s names no profile; configure does without it", variable, name)
-            del os.environ[variable]
 
 
 # Inputs
@@ -278,21 +272,21 @@ def normalise(text: str) -> str:
 # The portal
 
 
-def _fetch_assignments(session: SsoSession, new_session: bool) -> list[Assignment]:
+def _fetch_assignments(session: SsoSession, new_session: bool, aws: Aws) -> list[Assignment]:
     """Every account and role, with a valid token (signed in if need be and possible). A token
     the portal refuses (401) gets one refresh or sign-in, then the listing again."""
     from ssoexec import sso_token
     from ssoexec.choices import person_there
 
-    login = _sign_in if person_there() else None
+    login = (lambda session: _sign_in(session, aws)) if person_there() else None
     try:
-        token = sso_token.load_valid_token(session, login=login)
+        token = sso_token.load_valid_token(session, aws, login=login)
         try:
-            return fetch_assignments(session, token.access_token)
+            return fetch_assignments(session, token.access_token, aws)
         except _Refused:
-            token = sso_token.load_valid_token(session, login=login, refused=token)
+            token = sso_token.load_valid_token(session, aws, login=login, refused=token)
         try:
-            return fetch_assignments(session, token.access_token)
+            return fetch_assignments(session, token.access_token, aws)
         except _Refused:
             reason = "was refused by AWS SSO (signed out or revoked)"
             raise sso_token.login_required(session, None, reason) from None
@@ -306,17 +300,17 @@ def _fetch_assignments(session: SsoSession, new_session: bool) -> list[Assignmen
         ) from None
 
 
-def _sign_in(session: SsoSession):
+def _sign_in(session: SsoSession, aws: Aws):
     from ssoexec.login import sign_in
 
-    return sign_in(session)
+    return sign_in(session, aws)
 
 
 class _Refused(Exception):
     """The portal answered 401 to the token."""
 
 
-def fetch_assignments(session: SsoSession, access_token: str) -> list[Assignment]:
+def fetch_assignments(session: SsoSession, access_token: str, aws: Aws) -> list[Assignment]:
     """ListAccounts, then ListAccountRoles for each account, every page of both."""
     from ssoexec import clients
 
@@ -325,7 +319,7 @@ def fetch_assignments(session: SsoSession, access_token: str) -> list[Assignment
         "listing your accounts and roles (AWS SSO ListAccounts, ListAccountRoles)",
         denied_hint="ask your administrator to assign you an account in IAM Identity Center",
     ):
-        client = clients.sso(session.region)
+        client = aws.sso(session.region)
         try:
             accounts = _every_item(client, "list_accounts", "accountList", accessToken=access_token)
             for account in accounts:

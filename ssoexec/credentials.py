@@ -13,10 +13,14 @@ import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from ssoexec.errors import AwsCallError, ConfigError, SsoexecError
 from ssoexec.profile import BotocoreProfile, Profile, RoleChainProfile, SsoProfile
-from ssoexec.sso_token import Login
+from ssoexec.sso_token import AccessToken, Login
+
+if TYPE_CHECKING:  # clients loads botocore: imported where a call is made
+    from ssoexec.clients import Aws
 from ssoexec.terminal import printable, shorten
 from ssoexec.timestamps import format_timestamp, from_epoch, utcnow
 
@@ -37,6 +41,7 @@ class RoleCredentials:
 
 def fetch_credentials(
     profile: Profile,
+    aws: Aws,
     *,
     region: str | None = None,
     login: Login | None = None,
@@ -44,20 +49,23 @@ def fetch_credentials(
 ) -> RoleCredentials:
     """Resolve any supported profile to credentials, in memory only.
 
+    `aws` makes the clients (the profile the user named sets their options).
     `region` is where STS is called along a role chain (as botocore: the session's region).
     `login`, if given, is called to sign in when the SSO token is missing or expired.
     `ask_mfa` False: a chain with mfa_serial fails instead of asking for a code.
     """
     if isinstance(profile, SsoProfile):
-        return fetch_sso_credentials(profile, login=login)
+        return fetch_sso_credentials(profile, aws, login=login)
     if isinstance(profile, RoleChainProfile):
-        return _assume_chain(profile, region=region, login=login, ask_mfa=ask_mfa)
+        return _assume_chain(profile, aws, region=region, login=login, ask_mfa=ask_mfa)
     if isinstance(profile, BotocoreProfile):
-        return _botocore_credentials(profile)
+        return _botocore_credentials(profile, aws)
     raise TypeError(profile)
 
 
-def fetch_sso_credentials(profile, *, login=None) -> RoleCredentials:
+def fetch_sso_credentials(
+    profile: SsoProfile, aws: Aws, *, login: Login | None = None
+) -> RoleCredentials:
     """GetRoleCredentials with the profile's SSO token (refreshed or signed in as needed).
 
     A token the portal refuses (401) gets one more chance: another refresh or sign-in, then
@@ -65,15 +73,15 @@ def fetch_sso_credentials(profile, *, login=None) -> RoleCredentials:
     """
     from ssoexec import sso_token
 
-    token = sso_token.load_valid_token(profile.session, profile_name=profile.name, login=login)
+    token = sso_token.load_valid_token(profile.session, aws, profile_name=profile.name, login=login)
     try:
-        return _get_role_credentials(profile, token)
+        return _get_role_credentials(profile, token, aws)
     except _Refused:
         token = sso_token.load_valid_token(
-            profile.session, profile_name=profile.name, login=login, refused=token
+            profile.session, aws, profile_name=profile.name, login=login, refused=token
         )
     try:
-        return _get_role_credentials(profile, token)
+        return _get_role_credentials(profile, token, aws)
     except _Refused:
         raise sso_token.login_required(
             profile.session, profile.name, "was refused by AWS SSO (signed out or revoked)"
@@ -84,10 +92,10 @@ class _Refused(Exception):
     """The portal answered 401 to the token."""
 
 
-def _get_role_credentials(profile, token) -> RoleCredentials:
+def _get_role_credentials(profile: SsoProfile, token: AccessToken, aws: Aws) -> RoleCredentials:
     from ssoexec import clients
 
-    client = clients.sso(profile.session.region)
+    client = aws.sso(profile.session.region)
     log.debug(
         "GetRoleCredentials %s/%s at %s",
         profile.account_id,
@@ -120,7 +128,7 @@ def _get_role_credentials(profile, token) -> RoleCredentials:
 
 
 def _assume_chain(
-    profile: RoleChainProfile, *, region: str | None, login: Login | None, ask_mfa: bool
+    profile: RoleChainProfile, aws: Aws, *, region: str | None, login: Login | None, ask_mfa: bool
 ) -> RoleCredentials:
     """AssumeRole with the source profile's credentials, recursively down the chain."""
     from ssoexec import clients
@@ -128,7 +136,7 @@ def _assume_chain(
     if profile.source is None:  # the profile's own static keys are the source
         source = profile.static_keys
     else:
-        source = fetch_credentials(profile.source, region=region, login=login, ask_mfa=ask_mfa)
+        source = fetch_credentials(profile.source, aws, region=region, login=login, ask_mfa=ask_mfa)
     params = {
         "RoleArn": profile.role_arn,
         "RoleSessionName": profile.role_session_name or f"ssoexec-{int(time.time())}",
@@ -140,7 +148,7 @@ def _assume_chain(
     if profile.mfa_serial:
         params["SerialNumber"] = profile.mfa_serial
         params["TokenCode"] = _prompt_mfa(profile, ask_mfa)
-    client = clients.sts(region, source)
+    client = aws.sts(region, source)
     log.debug("AssumeRole %s at %s", profile.role_arn, client.meta.endpoint_url)
     with clients.translate_errors(
         f"STS AssumeRole into {profile.role_arn}",
@@ -195,12 +203,14 @@ def _has_terminal() -> bool:
         return False
 
 
-def _botocore_credentials(profile: BotocoreProfile) -> RoleCredentials:
-    """Static keys, credential_process, credential_source...: botocore resolves these itself."""
+def _botocore_credentials(profile: BotocoreProfile, aws: Aws) -> RoleCredentials:
+    """Static keys, credential_process, credential_source...: botocore resolves these itself
+    (a chain's source with its own botocore session, scoped to it)."""
     from ssoexec import clients
 
     with clients.translate_errors(f"resolving profile {profile.name!r}"):
-        resolved = clients.session(profile.name).get_credentials()
+        scoped = aws if aws.profile == profile.name else clients.Aws(profile.name)
+        resolved = scoped.session.get_credentials()
         if resolved is None:
             raise ConfigError(
                 f"profile {profile.name!r} has no credentials botocore can resolve",

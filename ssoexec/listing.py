@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 
 from ssoexec import sso_token
 from ssoexec.aws_files import config_path
+from ssoexec.clients import Aws
 from ssoexec.errors import ConfigError
 from ssoexec.profile import (
     BotocoreProfile,
@@ -70,7 +71,7 @@ def list_profiles(*, as_json: bool) -> None:
 
 def profile_rows(config: dict | None = None) -> list[Row]:
     """One row per profile of the config (and credentials file), sorted by name."""
-    config = load_config() if config is None else config
+    config = load_config(Aws()) if config is None else config
     tokens = _TokenStates()
     rows = []
     for name in sorted(config.get("profiles", {})):

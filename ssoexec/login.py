@@ -54,6 +54,7 @@ Opener = Callable[[str], None] | None  # opens a URL in the browser; None: only 
 
 def sign_in(
     session: SsoSession,
+    aws: clients.Aws,
     *,
     device_code: bool = False,
     open_browser: bool = True,
@@ -67,7 +68,7 @@ def sign_in(
     flow = "a device code" if use_device else "the browser (PKCE)"
     _say(f"signing in to {session} at {session.start_url} with {flow}")
     again = login_command(session, profile_name)
-    client = clients.oidc(session.region)
+    client = aws.oidc(session.region)
     over = threading.Event()  # a browser failing after this is no news
     opener = (lambda url: _open_browser(url, over)) if open_browser else None
     flow = _device_flow if use_device else _pkce_flow
@@ -429,19 +430,19 @@ def _expired(session: SsoSession, again: str) -> SsoexecError:
 # Signing out
 
 
-def sign_out(session: SsoSession) -> bool:
+def sign_out(session: SsoSession, aws: clients.Aws) -> bool:
     """Log the session's token out of the portal, then delete the token file (the client
     registration stays, as with `aws sso logout`). False when there was no token."""
-    return _sign_out_file(cache_path(session.cache_key))
+    return _sign_out_file(cache_path(session.cache_key), aws)
 
 
-def sign_out_all() -> tuple[int, int]:
+def sign_out_all(aws: clients.Aws) -> tuple[int, int]:
     """Every token in the cache, as `aws sso logout` does: (signed out, failed). A token that
     cannot be signed out of is reported and kept, and the others are still signed out."""
     done = failed = 0
     for path in sorted(cache_dir().glob("*.json")):
         try:
-            done += _sign_out_file(path)
+            done += _sign_out_file(path, aws)
         except SsoexecError as error:
             failed += 1
             _say(f"error: could not sign out: {error.message}")
@@ -449,7 +450,7 @@ def sign_out_all() -> tuple[int, int]:
     return done, failed
 
 
-def _sign_out_file(path: Path) -> bool:
+def _sign_out_file(path: Path, aws: clients.Aws) -> bool:
     with token_file_lock(path):
         try:
             data = read_cache_json(path)
@@ -468,14 +469,14 @@ def _sign_out_file(path: Path) -> bool:
             ) from None
         what = token.start_url or path.name
         if token.region:
-            _portal_logout(token.region, token.access_token, what)
+            _portal_logout(aws, token.region, token.access_token, what)
         path.unlink(missing_ok=True)
         _say(f"signed out of {what}")
         return True
 
 
-def _portal_logout(region: str, access_token: str, what: str) -> None:
-    client = clients.sso(region)
+def _portal_logout(aws: clients.Aws, region: str, access_token: str, what: str) -> None:
+    client = aws.sso(region)
     try:
         # An already expired or revoked token (401) has nothing left to end.
         with (

@@ -11,12 +11,16 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ssoexec.aws_files import config_path, credentials_path
 from ssoexec.errors import ConfigError
 from ssoexec.files import read_regular_file
 from ssoexec.regions import is_region_name
 from ssoexec.terminal import shorten
+
+if TYPE_CHECKING:  # clients loads botocore: only the run that calls AWS imports it
+    from ssoexec.clients import Aws
 
 DEFAULT_SCOPES = ("sso:account:access",)
 # A source_profile chain deeper than this is a mistake (real ones are two or three roles).
@@ -101,15 +105,12 @@ class BotocoreProfile:
 Profile = SsoProfile | RoleChainProfile | BotocoreProfile
 
 
-def load_config() -> dict:
+def load_config(aws: Aws) -> dict:
     """The merged config and credentials files, parsed by botocore."""
     from botocore.exceptions import ConfigParseError
 
-    from ssoexec import clients
-
-    session = clients.session()
     try:
-        return session.full_config
+        return aws.config()
     except (ConfigParseError, UnicodeDecodeError) as error:
         for path in (config_path(), credentials_path()):
             _check_encoding(path)
@@ -147,11 +148,8 @@ def _check_encoding(path: Path) -> None:
         ) from None
 
 
-def load_profile(name: str, config: dict | None = None) -> Profile:
-    from ssoexec import clients
-
-    clients.use_profile(name)
-    config = load_config() if config is None else config
+def load_profile(name: str, config: dict) -> Profile:
+    """The profile `name` of `config` (load_config's), resolved down its role chain."""
     return _resolve(name, config, visited=())
 
 
@@ -379,9 +377,8 @@ def sso_session_of(profile: Profile) -> SsoSession:
     )
 
 
-def load_sso_session(name: str, config: dict | None = None) -> SsoSession:
-    """An [sso-session NAME] section of the config."""
-    config = load_config() if config is None else config
+def load_sso_session(name: str, config: dict) -> SsoSession:
+    """An [sso-session NAME] section of `config` (load_config's)."""
     sessions = config.get("sso_sessions", {})
     if name not in sessions:
         close = difflib.get_close_matches(name, list(sessions), n=1)

@@ -21,14 +21,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ssoexec.errors import ConfigError, LoginRequired
+from ssoexec.errors import AwsCallError, ConfigError, LoginRequired
 from ssoexec.files import NotARegularFile, make_private_dirs, read_regular_file
 from ssoexec.lockfile import exclusive_lock, read_note, write_note
 from ssoexec.profile import SsoSession
 from ssoexec.regions import is_region_name
 from ssoexec.terminal import say, shorten
 from ssoexec.timestamps import format_timestamp, minutes_left, parse_timestamp, utcnow
+
+if TYPE_CHECKING:  # clients loads botocore: imported where a call is made
+    from ssoexec.clients import Aws
 
 log = logging.getLogger(__name__)
 
@@ -284,6 +288,7 @@ def token_file_lock(path: Path, on_wait=None):
 
 def load_valid_token(
     session: SsoSession,
+    aws: Aws,
     *,
     profile_name: str | None = None,
     login: Login | None = None,
@@ -314,7 +319,7 @@ def load_valid_token(
             problem = cache_write_problem(path.parent)
             if problem is not None:  # refreshing would spend the refresh token for nothing
                 return _unrenewable(session, token, refused, problem)
-            refreshed, reason = _refresh(session, token)
+            refreshed, reason = _refresh(session, token, aws)
             if reason == REJECTED:
                 write_note(lock, _refused_note(token))
             if refreshed is not None:
@@ -388,12 +393,11 @@ def _state(token: AccessToken | None, refused: AccessToken | None) -> str:
     return f"expired at {format_timestamp(token.expires_at)}"
 
 
-def _refresh(session: SsoSession, token: AccessToken) -> tuple[AccessToken | None, str]:
+def _refresh(session: SsoSession, token: AccessToken, aws: Aws) -> tuple[AccessToken | None, str]:
     """CreateToken with the refresh token; (None, why) when that fails."""
-    from ssoexec import clients
-    from ssoexec.errors import AwsCallError
+    from ssoexec import clients  # botocore: only when a call is made
 
-    client = clients.oidc(session.region)
+    client = aws.oidc(session.region)
     log.debug("refreshing the token of %s (CreateToken)", session)
     try:
         with clients.translate_errors("refreshing the SSO token"):

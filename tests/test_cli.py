@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from ssoexec import cli, clients, process
+from ssoexec import cli, process
 
 STATIC = (
     "[profile st]\naws_access_key_id = AKIASTATIC\naws_secret_access_key = static-secret\n"
@@ -28,8 +28,6 @@ def ran(tmp_path, monkeypatch):
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
     for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(clients, "_sessions", {})
-    monkeypatch.setattr(clients, "_active", [None])
     record = Ran()
 
     def run_child(argv, env):

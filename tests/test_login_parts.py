@@ -156,8 +156,6 @@ def test_the_browser_is_launched_through_BROWSER_with_the_authorize_url(
     monkeypatch.setenv("BROWSER", "/opt/fake/browser")
     for name, value in emulator.endpoint_env().items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setattr(clients, "_sessions", {})
-    monkeypatch.setattr(clients, "_active", [None])
     monkeypatch.setattr(webbrowser, "_tryorder", None)  # webbrowser reads BROWSER once
     monkeypatch.setattr(webbrowser, "_browsers", {})
     opened = []
@@ -169,7 +167,7 @@ def test_the_browser_is_launched_through_BROWSER_with_the_authorize_url(
 
     fp.register(["/opt/fake/browser", fp.any()], callback=act_like_a_browser)
     session = SsoSession(START_URL, "us-east-1", "corp", ("sso:account:access",))
-    token = login.sign_in(session, profile_name="dev")
+    token = login.sign_in(session, clients.Aws(), profile_name="dev")
     assert len(opened) == 1
     query = parse_qs(urlsplit(opened[0]).query)
     assert query["code_challenge_method"] == ["S256"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+from ssoexec.clients import Aws
 from ssoexec.doctor.aws_cli import check_aws_cli
 from ssoexec.doctor.child import what_the_child_sees
 from ssoexec.doctor.findings import PROBLEM, Finding
@@ -33,7 +34,7 @@ def collect(profile_name: str, *, region: str | None, env: Mapping[str, str]) ->
     findings: list[Finding] = []
     config = profile = None
     try:
-        config = load_config()
+        config = load_config(Aws())
         profile = load_profile(profile_name, config)
     except ConfigError as error:
         findings.append(Finding(PROBLEM, error.message, error.hint))
