@@ -33,11 +33,8 @@ def device_flow(client, session: SsoSession, open_browser: Opener, again: str) -
             if not progress.sleep(interval):
                 raise expired(session, again)
             try:
-                response = client.create_token(
-                    grantType=DEVICE_GRANT,
-                    clientId=client_registration.client_id,
-                    clientSecret=client_registration.client_secret,
-                    deviceCode=auth["deviceCode"],
+                response = client_registration.create_token(
+                    client, DEVICE_GRANT, deviceCode=auth["deviceCode"]
                 )
                 return client_registration.token(session, response)
             except client.exceptions.AuthorizationPendingException:

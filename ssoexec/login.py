@@ -170,10 +170,9 @@ def _pkce_flow(client, session: SsoSession, open_browser: Opener, again: str) ->
             listener.finish(False)
             raise denied(session, again, callback.error)
         try:
-            response = client.create_token(
-                grantType="authorization_code",
-                clientId=client_registration.client_id,
-                clientSecret=client_registration.client_secret,
+            response = client_registration.create_token(
+                client,
+                "authorization_code",
                 code=callback.code,
                 redirectUri=listener.redirect_uri,
                 codeVerifier=verifier,

@@ -31,6 +31,15 @@ class Registration:
     client_secret: str = field(repr=False)
     expires_at: datetime
 
+    def create_token(self, client, grant_type: str, **params: str) -> dict:
+        """CreateToken as this client (the flows' last step)."""
+        return client.create_token(
+            grantType=grant_type,
+            clientId=self.client_id,
+            clientSecret=self.client_secret,
+            **params,
+        )
+
     def token(self, session: SsoSession, response: dict) -> AccessToken:
         """The token a CreateToken `response` made with this registration stands for."""
         return AccessToken(
