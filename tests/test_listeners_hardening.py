@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from ssoexec.credentials import RoleCredentials
+from ssoexec.loopback import Listener
 from ssoexec.server import CredentialServer, refresh_time
 from ssoexec.timestamps import utcnow
 from tests.conftest import PYTHON, SSOEXEC, run_in_terminal
@@ -338,6 +339,15 @@ def test_stopping_the_endpoint_does_not_wait_for_a_poll_interval():
     assert time.monotonic() - started < 2
 
 
+def test_closing_the_sign_in_listener_does_not_wait_for_a_poll_interval():
+    """The sign-in listener shares the endpoint's server (local_http): its close is as quick.
+    With serve_forever's 0.5 s poll, 20 listeners took 5 s and more."""
+    started = time.monotonic()
+    for _ in range(20):
+        Listener("state").close()
+    assert time.monotonic() - started < 2
+
+
 # 15. One write per response on a kept-alive connection
 
 
@@ -354,6 +364,39 @@ def test_each_response_on_a_kept_alive_connection_arrives_in_one_piece(endpoint)
             assert len(body) == length  # the whole body came with the headers
             assert json.loads(body)["AccessKeyId"]
     assert endpoint.finish() == (0, "")
+
+
+def test_the_sign_in_listener_answers_a_burst_each_in_one_piece():
+    """The endpoint's backlog and one-write responses, on the sign-in listener too: 200
+    connections at once (a browser's speculative ones, or anything local) all get their
+    answer, and each answer (headers and body) arrives in one recv."""
+    with Listener("state") as listener:
+        address = listener.address
+        request = f"GET /favicon.ico HTTP/1.1\r\nHost: {address[0]}:{address[1]}\r\n\r\n"
+        clients = 200
+        barrier = threading.Barrier(clients)
+        firsts, errors = [], []
+
+        def client():
+            barrier.wait()
+            try:
+                with socket.create_connection(address, timeout=10) as sock:
+                    sock.sendall(request.encode())
+                    firsts.append(sock.recv(65536))
+            except OSError as error:
+                errors.append(repr(error))
+
+        threads = [threading.Thread(target=client) for _ in range(clients)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+    assert errors == []
+    assert len(firsts) == clients
+    for data in firsts:
+        head, _, body = data.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 404 ")
+        assert len(body) == int(re.search(rb"Content-Length: (\d+)", head).group(1))
 
 
 # 19. What the README promises about the served credentials' remaining life

@@ -83,11 +83,18 @@ def get(url, timeout=10):
         return error.code, error.read().decode()
 
 
+def wait_until(predicate, timeout=10):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
 def test_listener_binds_loopback_only_and_before_any_browser():
     with Listener("s1") as listener:
         port = urlsplit(listener.redirect_uri).port
         assert listener.redirect_uri == f"http://127.0.0.1:{port}/oauth/callback"
-        assert listener._server.server_address[0] == "127.0.0.1"
+        assert listener.address == ("127.0.0.1", port)
         with socket.create_connection(("127.0.0.1", port), timeout=5):
             pass  # accepting already
 
@@ -110,7 +117,7 @@ def test_listener_copes_with_a_real_browser():
         first.start()
         callback = listener.wait(timeout=10)
         assert (callback.code, callback.error) == ("the-code", None)
-        time.sleep(0.2)
+        wait_until(lambda: listener.callbacks_waiting == 1)
         assert answers == []  # still waiting for the outcome
         retry = threading.Thread(target=browser_request)  # the browser retries meanwhile
         retry.start()
