@@ -22,15 +22,7 @@ from ssoexec.config_file import (
     set_keys,
     split_lines,
 )
-from ssoexec.configure import (
-    Assignment,
-    Entry,
-    Plan,
-    new_sections,
-    normalise,
-    session_name_for,
-    unique_names,
-)
+from ssoexec.configure_plan import Assignment, Entry, Plan, new_sections
 from ssoexec.errors import SsoexecError
 from ssoexec.profile import SsoSession
 from tests.conftest import CONFIG, PROBE, PYTHON, SSOEXEC, START_URL, Sandbox, run_in_terminal
@@ -465,6 +457,27 @@ def test_a_refused_token_is_refreshed_and_the_listing_done_again(sandbox):
     assert_works(sandbox, {"sandbox-readonly": ("333333333333", "ReadOnly")})
 
 
+def test_a_refused_token_that_cannot_be_renewed_changes_nothing(sandbox):
+    """Refused, with no refresh token and nobody to sign in: said once, with the command that
+    signs in to that sso-session, or (for a session not yet in the file) where to run configure."""
+    path = sandbox.login("corp", refreshable=False)
+    sandbox.emulator.revoke(json.loads(path.read_text())["accessToken"])
+    before = sandbox.files()
+    result = configure(sandbox, *FLAGS)
+    fails_cleanly(
+        sandbox, result, 125, "was refused by AWS SSO", "ssoexec login --sso-session corp"
+    )
+    assert sandbox.files() == before
+    sandbox.config.unlink()
+    path = sandbox.login(SESSION, refreshable=False)
+    sandbox.emulator.revoke(json.loads(path.read_text())["accessToken"])
+    before = sandbox.files()
+    result = configure(sandbox, *FLAGS)
+    fails_cleanly(sandbox, result, 125, f"sso-session '{SESSION}' was refused", "at a terminal")
+    assert sandbox.files() == before
+    assert sandbox.emulator.calls["ListAccounts"] == 2  # once each: nothing to renew it with
+
+
 def test_throttling_is_retried_by_botocore(sandbox):
     sandbox.login("corp")
     sandbox.emulator.fail("ListAccountRoles", 429)
@@ -511,44 +524,7 @@ def test_no_flags_at_a_terminal_asks_for_the_start_url_and_region(sandbox):
     assert_works(sandbox, {"dev-account-admin": ("111111111111", "Admin")})
 
 
-# The text helpers, on literal data
-
-
-def test_normalise():
-    assert normalise("  Dev Account/Admin!  ") == "dev-account-admin"
-    assert normalise("Prod.EU_1 -- ReadOnly") == "prod.eu_1-readonly"
-    assert normalise("日本 Admin") == "admin"
-    assert normalise("***") == ""
-
-
-@pytest.mark.parametrize(
-    ("url", "name"),
-    [
-        (START_URL, "d-1234567890"),
-        ("https://MyCorp.awsapps.com/start/", "mycorp"),
-        ("https://ssoins-7223b6a5b51a7fa2.portal.us-east-1.app.aws", "ssoins-7223b6a5b51a7fa2"),
-        ("https://start.us-gov-home.awsapps.com/directory/d-906", "d-906"),
-    ],
-)
-def test_session_name_from_the_start_url(url, name):
-    assert session_name_for(url) == name
-
-
-def test_unique_names_do_not_depend_on_the_listing_order():
-    pairs = [
-        Assignment("2", "Admin", "Ops"),
-        Assignment("1", "Admin", "ops"),
-        Assignment("1", "admin", "Ops"),
-        Assignment("3", "Dev", "Ops"),
-    ]
-    names = unique_names(pairs, "{account_name}-{role_name}", "s", taken={"ops-dev"})
-    assert names == unique_names(pairs[::-1], "{account_name}-{role_name}", "s", taken={"ops-dev"})
-    assert names == {
-        Assignment("1", "Admin", "ops"): "ops-admin-1",
-        Assignment("1", "admin", "Ops"): "ops-admin-1-2",
-        Assignment("2", "Admin", "Ops"): "ops-admin-2",
-        Assignment("3", "Dev", "Ops"): "ops-dev-3",
-    }
+# The text helpers, on literal data (the plan: test_configure_plan.py)
 
 
 TRICKY = """\
