@@ -38,6 +38,7 @@ DEFAULT_NAMES = {
     "sandbox-developer": ("333333333333", "Developer"),
     "sandbox-readonly": ("333333333333", "ReadOnly"),
 }
+NO_STS = {"PROBE_NO_AWS": "1"}  # the probe child reports its environment, and asks STS nothing
 ADDED = re.compile(r"^# Added by ssoexec configure on \d{4}-\d\d-\d\d$", re.MULTILINE)
 
 
@@ -93,11 +94,16 @@ def boto3_identities(sandbox, names):
 
 
 def assert_works(sandbox, names: dict):
-    """Every profile runs a child as its account and role, with ssoexec and with boto3."""
+    """Every profile runs a child as its account and role, with ssoexec and with boto3. The
+    child ssoexec starts does not load boto3 to ask STS who it is: the emulator that issued its
+    keys says whose they are (boto3 alone, below, asks STS for every profile)."""
     for name, (account, role) in names.items():
-        report = sandbox.probe("-p", name)
-        assert report["account"] == account, name
-        assert f":assumed-role/AWSReservedSSO_{role}_" in report["arn"], name
+        report = sandbox.probe("-p", name, env=NO_STS)
+        key = report["env"]["AWS_ACCESS_KEY_ID"]
+        issued = [c for c in sandbox.emulator.credentials_issued() if c["access_key_id"] == key]
+        assert len(issued) == 1, name
+        assert issued[0]["account_id"] == account, name
+        assert f":assumed-role/AWSReservedSSO_{role}_" in issued[0]["arn"], name
     for name, arn in boto3_identities(sandbox, list(names)).items():
         account, role = names[name]
         assert arn.startswith(f"arn:aws:sts::{account}:assumed-role/AWSReservedSSO_{role}_")
@@ -166,9 +172,8 @@ def test_a_custom_template_and_region(sandbox):
     assert "[sso-session corp]\n" in text
     for name, (account, role) in names.items():
         assert profile_text(name, account, role, "eu-west-2", "corp") in text
-    assert sandbox.probe("-p", "corp-sandbox-developer-333333333333")["env"]["AWS_REGION"] == (
-        "eu-west-2"
-    )
+    report = sandbox.probe("-p", "corp-sandbox-developer-333333333333", env=NO_STS)
+    assert report["env"]["AWS_REGION"] == "eu-west-2"
     assert_works(sandbox, names)
 
 
@@ -317,7 +322,7 @@ def test_update_changes_only_the_keys_configure_writes(sandbox):
     assert sandbox.config.read_text() == expected
     assert "updated 2 profiles" in result.stderr
     assert len(backups(sandbox)) == 2
-    assert sandbox.probe("-p", "dev")["env"]["AWS_REGION"] == "ap-south-1"
+    assert sandbox.probe("-p", "dev", env=NO_STS)["env"]["AWS_REGION"] == "ap-south-1"
     assert sandbox.probe("-p", "nore")["account"] == "333333333333"
     again = configure(sandbox, *FLAGS, "--region", "ap-south-1", "--update")
     assert "nothing to change" in again.stderr and sandbox.config.read_text() == expected
