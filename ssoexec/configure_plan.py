@@ -43,6 +43,9 @@ class Entry:
 
 @dataclass(frozen=True)
 class Plan:
+    """The [sso-session] (to add when `new_session`), the region new profiles get, and what
+    happens to each profile, in the order shown."""
+
     session: SsoSession
     new_session: bool
     region: str
