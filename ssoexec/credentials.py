@@ -73,27 +73,18 @@ def fetch_sso_credentials(
     """
     from ssoexec import sso_token
 
-    token = sso_token.load_valid_token(profile.session, aws, profile_name=profile.name, login=login)
-    try:
-        return _get_role_credentials(profile, token, aws)
-    except _Refused:
-        token = sso_token.load_valid_token(
-            profile.session, aws, profile_name=profile.name, login=login, refused=token
-        )
-    try:
-        return _get_role_credentials(profile, token, aws)
-    except _Refused:
-        raise sso_token.login_required(
-            profile.session, profile.name, "was refused by AWS SSO (signed out or revoked)"
-        ) from None
-
-
-class _Refused(Exception):
-    """The portal answered 401 to the token."""
+    return sso_token.with_valid_token(
+        profile.session,
+        aws,
+        lambda token: _get_role_credentials(profile, token, aws),
+        profile_name=profile.name,
+        login=login,
+    )
 
 
 def _get_role_credentials(profile: SsoProfile, token: AccessToken, aws: Aws) -> RoleCredentials:
     from ssoexec import clients
+    from ssoexec.sso_token import TokenRefused
 
     client = aws.sso(profile.session.region)
     log.debug(
@@ -114,7 +105,7 @@ def _get_role_credentials(profile: SsoProfile, token: AccessToken, aws: Aws) -> 
                 roleName=profile.role_name,
             )
         except client.exceptions.UnauthorizedException:
-            raise _Refused from None
+            raise TokenRefused from None
     role = response["roleCredentials"]
     credentials = RoleCredentials(
         access_key_id=role["accessKeyId"],

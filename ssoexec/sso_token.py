@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from ssoexec.errors import AwsCallError, ConfigError, LoginRequired
 from ssoexec.files import NotARegularFile, make_private_dirs, read_regular_file
@@ -118,6 +118,7 @@ class AccessToken:
 
 
 Login = Callable[[SsoSession], AccessToken]  # signs in, writes and returns the token
+T = TypeVar("T")
 
 
 def cache_dir() -> Path:
@@ -333,6 +334,35 @@ def load_valid_token(
 
 
 REJECTED = "could not be refreshed: AWS rejected its refresh token"
+REFUSED = "was refused by AWS SSO (signed out or revoked)"
+
+
+class TokenRefused(Exception):
+    """The portal answered 401 (UnauthorizedException) to an access token."""
+
+
+def with_valid_token(
+    session: SsoSession,
+    aws: Aws,
+    call: Callable[[AccessToken], T],
+    *,
+    profile_name: str | None = None,
+    login: Login | None = None,
+) -> T:
+    """`call(token)` with a valid token (see load_valid_token). A token the portal refuses
+    (`call` raises TokenRefused) gets one refresh or sign-in, then the call again; refused a
+    second time, it is LoginRequired."""
+    token = load_valid_token(session, aws, profile_name=profile_name, login=login)
+    try:
+        return call(token)
+    except TokenRefused:
+        token = load_valid_token(
+            session, aws, profile_name=profile_name, login=login, refused=token
+        )
+    try:
+        return call(token)
+    except TokenRefused:
+        raise login_required(session, profile_name, REFUSED) from None
 
 
 def _refused_note(token: AccessToken) -> str:
@@ -389,7 +419,7 @@ def _state(token: AccessToken | None, refused: AccessToken | None) -> str:
     if token is None:
         return "is missing"
     if refused is not None and token.access_token == refused.access_token:
-        return "was refused by AWS SSO (signed out or revoked)"
+        return REFUSED
     return f"expired at {format_timestamp(token.expires_at)}"
 
 

@@ -22,15 +22,7 @@ from ssoexec.config_file import (
     set_keys,
     split_lines,
 )
-from ssoexec.configure import (
-    Assignment,
-    Entry,
-    Plan,
-    new_sections,
-    normalise,
-    session_name_for,
-    unique_names,
-)
+from ssoexec.configure_plan import Assignment, Entry, Plan, new_sections
 from ssoexec.errors import SsoexecError
 from ssoexec.profile import SsoSession
 from tests.conftest import CONFIG, PROBE, PYTHON, SSOEXEC, START_URL, Sandbox, run_in_terminal
@@ -46,6 +38,7 @@ DEFAULT_NAMES = {
     "sandbox-developer": ("333333333333", "Developer"),
     "sandbox-readonly": ("333333333333", "ReadOnly"),
 }
+NO_STS = {"PROBE_NO_AWS": "1"}  # the probe child reports its environment, and asks STS nothing
 ADDED = re.compile(r"^# Added by ssoexec configure on \d{4}-\d\d-\d\d$", re.MULTILINE)
 
 
@@ -101,11 +94,16 @@ def boto3_identities(sandbox, names):
 
 
 def assert_works(sandbox, names: dict):
-    """Every profile runs a child as its account and role, with ssoexec and with boto3."""
+    """Every profile runs a child as its account and role, with ssoexec and with boto3. The
+    child ssoexec starts does not load boto3 to ask STS who it is: the emulator that issued its
+    keys says whose they are (boto3 alone, below, asks STS for every profile)."""
     for name, (account, role) in names.items():
-        report = sandbox.probe("-p", name)
-        assert report["account"] == account, name
-        assert f":assumed-role/AWSReservedSSO_{role}_" in report["arn"], name
+        report = sandbox.probe("-p", name, env=NO_STS)
+        key = report["env"]["AWS_ACCESS_KEY_ID"]
+        issued = [c for c in sandbox.emulator.credentials_issued() if c["access_key_id"] == key]
+        assert len(issued) == 1, name
+        assert issued[0]["account_id"] == account, name
+        assert f":assumed-role/AWSReservedSSO_{role}_" in issued[0]["arn"], name
     for name, arn in boto3_identities(sandbox, list(names)).items():
         account, role = names[name]
         assert arn.startswith(f"arn:aws:sts::{account}:assumed-role/AWSReservedSSO_{role}_")
@@ -174,9 +172,8 @@ def test_a_custom_template_and_region(sandbox):
     assert "[sso-session corp]\n" in text
     for name, (account, role) in names.items():
         assert profile_text(name, account, role, "eu-west-2", "corp") in text
-    assert sandbox.probe("-p", "corp-sandbox-developer-333333333333")["env"]["AWS_REGION"] == (
-        "eu-west-2"
-    )
+    report = sandbox.probe("-p", "corp-sandbox-developer-333333333333", env=NO_STS)
+    assert report["env"]["AWS_REGION"] == "eu-west-2"
     assert_works(sandbox, names)
 
 
@@ -325,7 +322,7 @@ def test_update_changes_only_the_keys_configure_writes(sandbox):
     assert sandbox.config.read_text() == expected
     assert "updated 2 profiles" in result.stderr
     assert len(backups(sandbox)) == 2
-    assert sandbox.probe("-p", "dev")["env"]["AWS_REGION"] == "ap-south-1"
+    assert sandbox.probe("-p", "dev", env=NO_STS)["env"]["AWS_REGION"] == "ap-south-1"
     assert sandbox.probe("-p", "nore")["account"] == "333333333333"
     again = configure(sandbox, *FLAGS, "--region", "ap-south-1", "--update")
     assert "nothing to change" in again.stderr and sandbox.config.read_text() == expected
@@ -465,6 +462,27 @@ def test_a_refused_token_is_refreshed_and_the_listing_done_again(sandbox):
     assert_works(sandbox, {"sandbox-readonly": ("333333333333", "ReadOnly")})
 
 
+def test_a_refused_token_that_cannot_be_renewed_changes_nothing(sandbox):
+    """Refused, with no refresh token and nobody to sign in: said once, with the command that
+    signs in to that sso-session, or (for a session not yet in the file) where to run configure."""
+    path = sandbox.login("corp", refreshable=False)
+    sandbox.emulator.revoke(json.loads(path.read_text())["accessToken"])
+    before = sandbox.files()
+    result = configure(sandbox, *FLAGS)
+    fails_cleanly(
+        sandbox, result, 125, "was refused by AWS SSO", "ssoexec login --sso-session corp"
+    )
+    assert sandbox.files() == before
+    sandbox.config.unlink()
+    path = sandbox.login(SESSION, refreshable=False)
+    sandbox.emulator.revoke(json.loads(path.read_text())["accessToken"])
+    before = sandbox.files()
+    result = configure(sandbox, *FLAGS)
+    fails_cleanly(sandbox, result, 125, f"sso-session '{SESSION}' was refused", "at a terminal")
+    assert sandbox.files() == before
+    assert sandbox.emulator.calls["ListAccounts"] == 2  # once each: nothing to renew it with
+
+
 def test_throttling_is_retried_by_botocore(sandbox):
     sandbox.login("corp")
     sandbox.emulator.fail("ListAccountRoles", 429)
@@ -511,44 +529,7 @@ def test_no_flags_at_a_terminal_asks_for_the_start_url_and_region(sandbox):
     assert_works(sandbox, {"dev-account-admin": ("111111111111", "Admin")})
 
 
-# The text helpers, on literal data
-
-
-def test_normalise():
-    assert normalise("  Dev Account/Admin!  ") == "dev-account-admin"
-    assert normalise("Prod.EU_1 -- ReadOnly") == "prod.eu_1-readonly"
-    assert normalise("日本 Admin") == "admin"
-    assert normalise("***") == ""
-
-
-@pytest.mark.parametrize(
-    ("url", "name"),
-    [
-        (START_URL, "d-1234567890"),
-        ("https://MyCorp.awsapps.com/start/", "mycorp"),
-        ("https://ssoins-7223b6a5b51a7fa2.portal.us-east-1.app.aws", "ssoins-7223b6a5b51a7fa2"),
-        ("https://start.us-gov-home.awsapps.com/directory/d-906", "d-906"),
-    ],
-)
-def test_session_name_from_the_start_url(url, name):
-    assert session_name_for(url) == name
-
-
-def test_unique_names_do_not_depend_on_the_listing_order():
-    pairs = [
-        Assignment("2", "Admin", "Ops"),
-        Assignment("1", "Admin", "ops"),
-        Assignment("1", "admin", "Ops"),
-        Assignment("3", "Dev", "Ops"),
-    ]
-    names = unique_names(pairs, "{account_name}-{role_name}", "s", taken={"ops-dev"})
-    assert names == unique_names(pairs[::-1], "{account_name}-{role_name}", "s", taken={"ops-dev"})
-    assert names == {
-        Assignment("1", "Admin", "ops"): "ops-admin-1",
-        Assignment("1", "admin", "Ops"): "ops-admin-1-2",
-        Assignment("2", "Admin", "Ops"): "ops-admin-2",
-        Assignment("3", "Dev", "Ops"): "ops-dev-3",
-    }
+# The text helpers, on literal data (the plan: test_configure_plan.py)
 
 
 TRICKY = """\
