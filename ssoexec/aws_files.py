@@ -9,6 +9,9 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from ssoexec.errors import ConfigError
+from ssoexec.terminal import shorten
+
 CONFIG_FILE = "AWS_CONFIG_FILE"
 CREDENTIALS_FILE = "AWS_SHARED_CREDENTIALS_FILE"
 
@@ -25,3 +28,11 @@ def credentials_path(env: Mapping[str, str] = os.environ) -> Path:
 
 def _expand(path: str) -> Path:
     return Path(os.path.expanduser(os.path.expandvars(path)))
+
+
+def unreadable(path: Path, error: OSError) -> ConfigError:
+    """The error for a config or credentials file that exists but cannot be read."""
+    return ConfigError(
+        f"cannot read the AWS config {path}: {shorten(error.strerror or error, 300)}",
+        "check the file's permissions and that it is UTF-8 text",
+    )

@@ -199,17 +199,24 @@ SsoSessionOption = Annotated[
 ]
 
 
+DeviceCodeOption = Annotated[
+    bool, typer.Option("--device-code", help="Sign in with a code instead of a redirect.")
+]
+NoBrowserOption = Annotated[
+    bool, typer.Option("--no-browser", help="Print the sign-in link; open no browser.")
+]
+AllSessionsOption = Annotated[
+    bool, typer.Option("--all", help="Sign out of every SSO session in the cache.")
+]
+
+
 @app.command()
 def login(
     ctx: typer.Context,
     profile: SubcommandProfileOption = None,
     sso_session: SsoSessionOption = None,
-    device_code: Annotated[
-        bool, typer.Option("--device-code", help="Sign in with a code instead of a redirect.")
-    ] = False,
-    no_browser: Annotated[
-        bool, typer.Option("--no-browser", help="Print the sign-in link; open no browser.")
-    ] = False,
+    device_code: DeviceCodeOption = False,
+    no_browser: NoBrowserOption = False,
 ) -> None:
     """Sign in to AWS SSO (writes the AWS CLI's token cache; `aws sso login` alike)."""
     from ssoexec import login as flows
@@ -231,26 +238,24 @@ def logout(
     ctx: typer.Context,
     profile: SubcommandProfileOption = None,
     sso_session: SsoSessionOption = None,
-    all_sessions: Annotated[
-        bool, typer.Option("--all", help="Sign out of every SSO session in the cache.")
-    ] = False,
+    all_sessions: AllSessionsOption = False,
 ) -> None:
     """Sign out: end the SSO session at AWS and delete its cached token."""
-    from ssoexec import login as flows
+    from ssoexec import signout
 
     if all_sessions:
         if profile or sso_session:
             raise _usage(ctx, "--all takes no -p or --sso-session")
         from ssoexec.clients import Aws
 
-        signed_out, failed = flows.sign_out_all(Aws())
+        signed_out, failed = signout.sign_out_all(Aws())
         if not signed_out and not failed:
             say("no SSO token to sign out of")
         if failed:
             raise typer.Exit(1)
         return
     session, _, aws = _session_for(ctx, profile, sso_session)
-    if not flows.sign_out(session, aws):
+    if not signout.sign_out(session, aws):
         say(f"not signed in to {session}")
 
 

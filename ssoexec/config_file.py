@@ -13,6 +13,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+from ssoexec.aws_files import unreadable
 from ssoexec.errors import ConfigError, SsoexecError
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
@@ -172,10 +173,7 @@ def read(path: Path) -> bytes | None:
     except FileNotFoundError:
         return None
     except OSError as error:
-        raise ConfigError(
-            f"cannot read the AWS config {path}: {error.strerror}",
-            "check the file's permissions",
-        ) from None
+        raise unreadable(path, error) from None
 
 
 def decode(data: bytes) -> str:

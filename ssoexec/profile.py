@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ssoexec.aws_files import config_path, credentials_path
+from ssoexec.aws_files import config_path, credentials_path, unreadable
 from ssoexec.errors import ConfigError
 from ssoexec.files import read_regular_file
 from ssoexec.regions import is_region_name
@@ -119,10 +119,7 @@ def load_config(aws: Aws) -> dict:
             "fix the file's syntax (a duplicate section or a line outside any section)",
         ) from None
     except OSError as error:
-        raise ConfigError(
-            f"cannot read the AWS config {config_path()}: {shorten(error, 300)}",
-            "check the file's permissions and that it is UTF-8 text",
-        ) from None
+        raise unreadable(config_path(), error) from None
 
 
 def _check_encoding(path: Path) -> None:
