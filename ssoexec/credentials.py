@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 
 from ssoexec.errors import AwsCallError, ConfigError, SsoexecError
 from ssoexec.profile import BotocoreProfile, Profile, RoleChainProfile, SsoProfile
-from ssoexec.sso_token import AccessToken, Login
+from ssoexec.sso_token import Login
+from ssoexec.token_cache import AccessToken
 
 if TYPE_CHECKING:  # clients loads botocore: imported where a call is made
     from ssoexec.clients import Aws

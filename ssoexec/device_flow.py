@@ -8,8 +8,8 @@ import time
 from ssoexec.profile import SsoSession
 from ssoexec.progress import Opener, Progress, denied, expired
 from ssoexec.registration import registration
-from ssoexec.sso_token import AccessToken
 from ssoexec.terminal import say
+from ssoexec.token_cache import AccessToken
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 

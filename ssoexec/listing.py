@@ -12,7 +12,7 @@ import json
 import sys
 from dataclasses import asdict, dataclass
 
-from ssoexec import sso_token
+from ssoexec import token_cache
 from ssoexec.aws_files import config_path
 from ssoexec.clients import Aws
 from ssoexec.errors import ConfigError
@@ -147,7 +147,7 @@ class _TokenStates:
 def token_state(session: SsoSession) -> tuple[str, str | None]:
     """("valid for N min" | "expired" | "missing" | "unreadable: why", expiry or None)."""
     try:
-        token = sso_token.read_token(sso_token.cache_path(session.cache_key))
+        token = token_cache.read_token(token_cache.cache_path(session.cache_key))
     except ConfigError as error:
         return f"unreadable: {error.message}", None
     if token is None:

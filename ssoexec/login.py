@@ -31,9 +31,10 @@ from ssoexec.profile import DEFAULT_SCOPES, SsoSession
 from ssoexec.progress import Opener, Progress, denied, launch_browser
 from ssoexec.registration import registration, registration_path
 from ssoexec.signout import sign_out, sign_out_all
-from ssoexec.sso_token import AccessToken, cache_path, login_command, why_not_written, write_token
+from ssoexec.sso_token import login_command
 from ssoexec.terminal import say
 from ssoexec.timestamps import utcnow
+from ssoexec.token_cache import AccessToken, cache_path, why_not_written, write_token
 
 __all__ = [
     "authorize_url",

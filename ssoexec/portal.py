@@ -12,8 +12,9 @@ from ssoexec.clients import Aws
 from ssoexec.configure_plan import Assignment
 from ssoexec.errors import LoginRequired, SsoexecError
 from ssoexec.profile import SsoSession
-from ssoexec.sso_token import AccessToken, TokenRefused
+from ssoexec.sso_token import TokenRefused
 from ssoexec.terminal import printable, shorten
+from ssoexec.token_cache import AccessToken
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from ssoexec.errors import ConfigError
 from ssoexec.profile import DEFAULT_SCOPES, SsoSession
-from ssoexec.sso_token import AccessToken, cache_dir, read_cache_json, write_private_json
 from ssoexec.terminal import say
 from ssoexec.timestamps import format_timestamp, from_epoch, parse_timestamp, utcnow
+from ssoexec.token_cache import AccessToken, cache_dir, read_cache_json, write_private_json
 
 PKCE_GRANTS = ["authorization_code", "refresh_token"]
 REGISTRATION_MARGIN = timedelta(minutes=15)  # as the AWS CLI: re-register this close to expiry

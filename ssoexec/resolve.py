@@ -16,7 +16,8 @@ from ssoexec.choices import person_there
 from ssoexec.credentials import RoleCredentials, fetch_credentials
 from ssoexec.plan import Region, RunPlan
 from ssoexec.profile import SsoSession, load_config, load_profile
-from ssoexec.sso_token import AccessToken, Login
+from ssoexec.sso_token import Login
+from ssoexec.token_cache import AccessToken
 
 if TYPE_CHECKING:
     from ssoexec.clients import Aws

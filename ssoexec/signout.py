@@ -10,8 +10,9 @@ from pathlib import Path
 from ssoexec import clients
 from ssoexec.errors import ConfigError, SsoexecError
 from ssoexec.profile import SsoSession
-from ssoexec.sso_token import AccessToken, cache_dir, cache_path, read_cache_json, token_file_lock
+from ssoexec.sso_token import token_file_lock
 from ssoexec.terminal import say
+from ssoexec.token_cache import AccessToken, cache_dir, cache_path, read_cache_json
 
 
 def sign_out(session: SsoSession, aws: clients.Aws) -> bool:

@@ -10,8 +10,9 @@ import pytest
 from ssoexec.clients import Aws
 from ssoexec.errors import LoginRequired
 from ssoexec.profile import SsoSession
-from ssoexec.sso_token import AccessToken, TokenRefused, cache_path, with_valid_token, write_token
+from ssoexec.sso_token import TokenRefused, with_valid_token
 from ssoexec.timestamps import utcnow
+from ssoexec.token_cache import AccessToken, cache_path, write_token
 
 START_URL = "https://d-1234567890.awsapps.com/start"
 CORP = SsoSession(START_URL, "us-east-1", "corp", ("sso:account:access",))

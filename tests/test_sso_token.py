@@ -7,9 +7,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from ssoexec import sso_token
 from ssoexec.errors import ConfigError
-from ssoexec.sso_token import AccessToken, cache_path, read_token, write_token
+from ssoexec.token_cache import AccessToken, cache_path, read_token, write_token
 
 CLI_FILE = {
     "startUrl": "https://d-1234567890.awsapps.com/start",
@@ -99,13 +98,12 @@ def test_missing_file_is_no_token():
         ("[]", "not a JSON object"),
     ],
 )
-def test_unusable_file_is_an_error_with_a_hint(content, reason, monkeypatch):
-    monkeypatch.setattr(sso_token.time, "sleep", lambda _: None)
+def test_unusable_file_is_an_error_with_a_hint(content, reason):
     path = cache_path("corp")
     path.parent.mkdir(parents=True)
     path.write_text(content)
     with pytest.raises(ConfigError) as caught:
-        read_token(path)
+        read_token(path, before_retry=lambda: None)
     assert reason in caught.value.message
     assert str(path) in caught.value.hint
 

@@ -8,7 +8,7 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-from ssoexec import sso_token
+from ssoexec import sso_token, token_cache
 from ssoexec.doctor.clock import (
     CLOCK_MARGIN,
     LONGEST_SSO_SESSION,
@@ -40,11 +40,11 @@ def check_token(profile) -> list[Finding]:
     root = sso_root(profile)
     if root is None:
         return [Finding(INFO, f"profile {profile.name} does not use SSO: no token to check")]
-    session, path = root.session, sso_token.cache_path(root.session.cache_key)
+    session, path = root.session, token_cache.cache_path(root.session.cache_key)
     login = f"run `{sso_token.login_command(session, profile.name)}`"
     modes = _cache_modes(path)
     try:
-        token = sso_token.read_token(path)
+        token = token_cache.read_token(path)
     except ConfigError as error:
         return [*modes, Finding(PROBLEM, error.message, error.hint)]
     if token is None:
@@ -134,7 +134,7 @@ def check_token_regions(config: dict, profile_name: str) -> list[Finding]:
     findings = []
     for session, owner in _config_sessions(config, profile_name):
         try:
-            token = sso_token.read_token(sso_token.cache_path(session.cache_key))
+            token = token_cache.read_token(token_cache.cache_path(session.cache_key))
         except ConfigError:
             continue  # the checked profile's unusable token is reported by check_token
         if token is None:
