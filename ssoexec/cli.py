@@ -3,6 +3,9 @@
 `ssoexec [OPTIONS] [--] COMMAND [ARG...]` runs COMMAND; a first word that names a subcommand
 runs that instead. The plain run form usually never gets here: entry.py recognises it first and
 skips loading typer. Failures are reported once, by errors.exit_on_error.
+
+Each subcommand imports its own module when it runs: `eval "$(ssoexec completion bash)"` in a
+shell's startup file must not pay for botocore, which doctor, configure and export load.
 """
 
 from __future__ import annotations

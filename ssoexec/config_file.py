@@ -13,8 +13,12 @@ from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+from botocore.configloader import raw_config_parse
+from botocore.exceptions import ConfigParseError
+
 from ssoexec.aws_files import unreadable
 from ssoexec.errors import ConfigError, SsoexecError
+from ssoexec.timestamps import utcnow
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 _HEADER = re.compile(r"\[(?P<header>.+)\]")  # configparser's SECTCRE
@@ -206,8 +210,6 @@ def write_config(path: Path, original: bytes | None, new: bytes, expected: Expec
 
 
 def _backup(path: Path, original: bytes) -> Path:
-    from ssoexec.timestamps import utcnow
-
     stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
     for counter in range(1, 100):
         suffix = "" if counter == 1 else f"-{counter}"
@@ -263,9 +265,6 @@ def _replace(path: Path, new: bytes, exists: bool, backup: Path | None, expected
 def check_reads_back(new_file: Path, old_file: Path | None, expected: Expected) -> None:
     """botocore reads the new file as the old one (its backup) plus exactly the expected
     changes: a last guard against a scanning mistake that would harm the user's file."""
-    from botocore.configloader import raw_config_parse
-    from botocore.exceptions import ConfigParseError
-
     try:
         old = raw_config_parse(str(old_file)) if old_file else {}
         new = raw_config_parse(str(new_file))

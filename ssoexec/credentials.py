@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from ssoexec.errors import AwsCallError, ConfigError, SsoexecError
 from ssoexec.profile import BotocoreProfile, Profile, RoleChainProfile, SsoProfile
-from ssoexec.sso_token import Login
+from ssoexec.sso_token import Login, TokenRefused, with_valid_token
 from ssoexec.token_cache import AccessToken
 
 if TYPE_CHECKING:  # clients loads botocore: imported where a call is made
@@ -72,9 +72,7 @@ def fetch_sso_credentials(
     A token the portal refuses (401) gets one more chance: another refresh or sign-in, then
     the call again.
     """
-    from ssoexec import sso_token
-
-    return sso_token.with_valid_token(
+    return with_valid_token(
         profile.session,
         aws,
         lambda token: _get_role_credentials(profile, token, aws),
@@ -85,7 +83,6 @@ def fetch_sso_credentials(
 
 def _get_role_credentials(profile: SsoProfile, token: AccessToken, aws: Aws) -> RoleCredentials:
     from ssoexec import clients
-    from ssoexec.sso_token import TokenRefused
 
     client = aws.sso(profile.session.region)
     log.debug(
@@ -234,7 +231,7 @@ def _check_not_expired(credentials: RoleCredentials, response: dict, service: st
 
 
 def _clock_skew(response: dict) -> timedelta | None:
-    from email.utils import parsedate_to_datetime
+    from email.utils import parsedate_to_datetime  # only for a clock check: not on the plain path
 
     date = response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
     if not date:

@@ -33,7 +33,7 @@ from ssoexec.registration import registration, registration_path
 from ssoexec.signout import sign_out, sign_out_all
 from ssoexec.sso_token import login_command
 from ssoexec.terminal import say
-from ssoexec.timestamps import utcnow
+from ssoexec.timestamps import minutes_left
 from ssoexec.token_cache import AccessToken, cache_path, why_not_written, write_token
 
 __all__ = [
@@ -84,7 +84,7 @@ def sign_in(
             + why_not_written(path.parent, error),
             f"fix that, then run `{again}` again",
         ) from None
-    minutes = int((token.expires_at - utcnow()).total_seconds() // 60)
+    minutes = minutes_left(token.expires_at)
     say(f"signed in to {session}; the token is valid for {minutes} min")
     return token
 

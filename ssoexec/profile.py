@@ -107,7 +107,7 @@ Profile = SsoProfile | RoleChainProfile | BotocoreProfile
 
 def load_config(aws: Aws) -> dict:
     """The merged config and credentials files, parsed by botocore."""
-    from botocore.exceptions import ConfigParseError
+    from botocore.exceptions import ConfigParseError  # botocore: not on a reusing run's path
 
     try:
         return aws.config()
