@@ -375,6 +375,9 @@ def test_pkce_challenge_vector() -> None:
     from tests.emulator.oidc import pkce_challenge
 
     assert pkce_challenge("A" * 64) == "1T7aemN8mcx_tWbZbp-hCb8VxHhBCj9etNTE4mzQgfY"
+    # RFC 7636 Appendix B
+    verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+    assert pkce_challenge(verifier) == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 
 
 def test_authorize_deny_and_wrong_state(emu: Emulator) -> None:
