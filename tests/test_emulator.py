@@ -6,6 +6,7 @@ import base64
 import concurrent.futures
 import hashlib
 import http.client
+import itertools
 import json
 import os
 import re
@@ -240,14 +241,17 @@ def test_device_flow_pending_slow_down_then_approved_via_browser(emu: Emulator) 
     assert status_of(exc) == 400
 
     emu.slow_down_polls = 2
-    for _ in range(2):
+    for interval in (1, 6):  # each poll on time, as the client waits (+5 s per SlowDown)
+        emu.clock_offset += interval
         with pytest.raises(oidc.exceptions.SlowDownException):
             create_device_token(oidc, reg, device)
+    emu.clock_offset += 11
     with pytest.raises(oidc.exceptions.AuthorizationPendingException):
         create_device_token(oidc, reg, device)
 
     status, _, page = browser_get(device["verificationUriComplete"])
     assert status == 200 and b"approved" in page
+    emu.clock_offset += 11
     token = create_device_token(oidc, reg, device)
     assert token["tokenType"] == "Bearer"
     assert token["expiresIn"] == 28800
@@ -258,6 +262,50 @@ def test_device_flow_pending_slow_down_then_approved_via_browser(emu: Emulator) 
         create_device_token(oidc, reg, device)
     assert emu.calls["CreateToken"] == 6
     assert emu.calls["DeviceVisit"] == 1
+
+
+def test_device_poll_sooner_than_the_interval_is_told_to_slow_down(emu: Emulator) -> None:
+    """RFC 8628 section 3.5: a poll sooner than the interval gets SlowDown, and each SlowDown
+    adds 5 s to the interval expected from then on. Time passes on the emulator's clock."""
+    oidc = oidc_client()
+    reg = register(oidc)
+    device = start_device(oidc, reg)
+    assert device["interval"] == 1
+    with pytest.raises(oidc.exceptions.AuthorizationPendingException):
+        create_device_token(oidc, reg, device)  # the first poll
+    with pytest.raises(oidc.exceptions.SlowDownException):
+        create_device_token(oidc, reg, device)  # at once: too soon
+    emu.clock_offset += 5.5  # 1 + 5 s expected now
+    with pytest.raises(oidc.exceptions.SlowDownException):
+        create_device_token(oidc, reg, device)  # still too soon: now 11 s
+    emu.clock_offset += 11
+    with pytest.raises(oidc.exceptions.AuthorizationPendingException):
+        create_device_token(oidc, reg, device)
+    emu.approve_device(device["userCode"])
+    emu.clock_offset += 10.5
+    with pytest.raises(oidc.exceptions.SlowDownException):
+        create_device_token(oidc, reg, device)  # approved, but polled too soon
+    emu.clock_offset += 16
+    assert create_device_token(oidc, reg, device)["accessToken"]
+
+    polls = emu.device_polls(device["userCode"])
+    assert len(polls) == 6 and polls == sorted(polls)
+    gaps = [round(b - a, 1) for a, b in itertools.pairwise(polls)]
+    assert gaps[1:] == [5.5, 11.0, 10.5, 16.0] and gaps[0] < 1
+    assert emu.device_polls() == polls  # the only device authorization
+
+
+def test_device_poll_interval_is_a_knob(emu: Emulator) -> None:
+    emu.device_interval = 3
+    oidc = oidc_client()
+    reg = register(oidc)
+    device = start_device(oidc, reg)
+    assert device["interval"] == 3
+    with pytest.raises(oidc.exceptions.AuthorizationPendingException):
+        create_device_token(oidc, reg, device)
+    emu.clock_offset += 2
+    with pytest.raises(oidc.exceptions.SlowDownException):
+        create_device_token(oidc, reg, device)
 
 
 def test_device_flow_without_scopes_gives_no_refresh_token(emu: Emulator) -> None:
