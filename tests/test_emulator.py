@@ -28,6 +28,8 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 import boto3
 import botocore
 import botocore.exceptions
+import botocore.loaders
+import botocore.session
 import pytest
 from botocore.config import Config
 
@@ -78,16 +80,27 @@ def emu(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
         yield emulator
 
 
+# One loader for every session: each reads the environment afresh, but the service models
+# and endpoint rules are parsed once per test process, not once per client.
+LOADER = botocore.loaders.create_loader()
+
+
+def new_session() -> boto3.session.Session:
+    core = botocore.session.Session()
+    core.register_component("data_loader", LOADER)
+    return boto3.session.Session(botocore_session=core)
+
+
 def oidc_client():
-    return boto3.session.Session().client("sso-oidc", config=UNSIGNED)
+    return new_session().client("sso-oidc", config=UNSIGNED)
 
 
 def sso_client():
-    return boto3.session.Session().client("sso", config=UNSIGNED)
+    return new_session().client("sso", config=UNSIGNED)
 
 
 def sts_client(key: str, secret: str, token: str | None = None, config: Config | None = None):
-    return boto3.session.Session().client(
+    return new_session().client(
         "sts",
         aws_access_key_id=key,
         aws_secret_access_key=secret,
