@@ -1,4 +1,5 @@
-"""The Emulator: knobs, state and the test-facing API. Wire handling lives in server.py."""
+"""The Emulator: knobs, state and the test-facing API. Wire handling lives in server.py; the
+protocol modules (oidc, portal, sts, server) reach the state only through public methods."""
 
 from __future__ import annotations
 
