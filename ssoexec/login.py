@@ -131,11 +131,16 @@ def authorize_url(
     return f"{base.scheme}://{base.netloc}/authorize?{query}"
 
 
+def pkce_challenge(verifier: str) -> str:
+    """RFC 7636's S256 challenge: base64url(sha256(verifier)) without padding."""
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+
+
 def pkce_pair() -> tuple[str, str]:
     """(code verifier, S256 challenge) as RFC 7636 and the AWS CLI make them."""
     verifier = "".join(secrets.choice(_VERIFIER_ALPHABET) for _ in range(64))
-    digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    return verifier, base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+    return verifier, pkce_challenge(verifier)
 
 
 def _pkce_flow(client, session: SsoSession, open_browser: Opener, again: str) -> AccessToken:

@@ -168,6 +168,7 @@ def run_in_terminal(argv, env, replies=(), timeout=60):
     (a person at a terminal); answer each (prompt, reply) in turn. Returns (status, output)."""
     import pty
     import select
+    import signal
     import time
 
     pid, master = pty.fork()
@@ -193,6 +194,8 @@ def run_in_terminal(argv, env, replies=(), timeout=60):
             if pending and pending[0][0].encode() in output:
                 os.write(master, pending.pop(0)[1].encode() + b"\n")
                 output += b"\n<replied>\n"
+        else:  # still running at the deadline: a hang, never waited for forever
+            os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
     finally:
         os.close(master)

@@ -32,7 +32,7 @@ def ran(tmp_path, monkeypatch):
 
     def run_child(argv, env):
         record.argv, record.env = list(argv), dict(env)
-        child = subprocess.run(argv, env=env, capture_output=True, text=True)
+        child = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
         record.stdout = child.stdout
         sys.exit(child.returncode)
 

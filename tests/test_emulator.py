@@ -6,6 +6,7 @@ import base64
 import concurrent.futures
 import hashlib
 import http.client
+import itertools
 import json
 import os
 import re
@@ -27,6 +28,8 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 import boto3
 import botocore
 import botocore.exceptions
+import botocore.loaders
+import botocore.session
 import pytest
 from botocore.config import Config
 
@@ -77,16 +80,27 @@ def emu(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
         yield emulator
 
 
+# One loader for every session: each reads the environment afresh, but the service models
+# and endpoint rules are parsed once per test process, not once per client.
+LOADER = botocore.loaders.create_loader()
+
+
+def new_session() -> boto3.session.Session:
+    core = botocore.session.Session()
+    core.register_component("data_loader", LOADER)
+    return boto3.session.Session(botocore_session=core)
+
+
 def oidc_client():
-    return boto3.session.Session().client("sso-oidc", config=UNSIGNED)
+    return new_session().client("sso-oidc", config=UNSIGNED)
 
 
 def sso_client():
-    return boto3.session.Session().client("sso", config=UNSIGNED)
+    return new_session().client("sso", config=UNSIGNED)
 
 
 def sts_client(key: str, secret: str, token: str | None = None, config: Config | None = None):
-    return boto3.session.Session().client(
+    return new_session().client(
         "sts",
         aws_access_key_id=key,
         aws_secret_access_key=secret,
@@ -240,14 +254,17 @@ def test_device_flow_pending_slow_down_then_approved_via_browser(emu: Emulator) 
     assert status_of(exc) == 400
 
     emu.slow_down_polls = 2
-    for _ in range(2):
+    for interval in (1, 6):  # each poll on time, as the client waits (+5 s per SlowDown)
+        emu.clock_offset += interval
         with pytest.raises(oidc.exceptions.SlowDownException):
             create_device_token(oidc, reg, device)
+    emu.clock_offset += 11
     with pytest.raises(oidc.exceptions.AuthorizationPendingException):
         create_device_token(oidc, reg, device)
 
     status, _, page = browser_get(device["verificationUriComplete"])
     assert status == 200 and b"approved" in page
+    emu.clock_offset += 11
     token = create_device_token(oidc, reg, device)
     assert token["tokenType"] == "Bearer"
     assert token["expiresIn"] == 28800
@@ -258,6 +275,40 @@ def test_device_flow_pending_slow_down_then_approved_via_browser(emu: Emulator) 
         create_device_token(oidc, reg, device)
     assert emu.calls["CreateToken"] == 6
     assert emu.calls["DeviceVisit"] == 1
+
+
+def test_device_poll_sooner_than_the_interval_is_told_to_slow_down(emu: Emulator) -> None:
+    """RFC 8628 section 3.5: a poll sooner than the interval gets SlowDown, and each SlowDown
+    adds 5 s to the interval expected from then on. Time passes on the emulator's clock (real
+    time adds a little to each step; the margins are seconds wide)."""
+    emu.device_interval = 5
+    oidc = oidc_client()
+    reg = register(oidc)
+    device = start_device(oidc, reg)
+    assert device["interval"] == 5
+    steps = [0, 5, 15, 5, 20]  # seconds the clock moves before each poll after the first
+    with pytest.raises(oidc.exceptions.AuthorizationPendingException):
+        create_device_token(oidc, reg, device)  # the first poll
+    with pytest.raises(oidc.exceptions.SlowDownException):
+        create_device_token(oidc, reg, device)  # at once: too soon; 10 s expected now
+    emu.clock_offset += steps[1]
+    with pytest.raises(oidc.exceptions.SlowDownException):
+        create_device_token(oidc, reg, device)  # still too soon; 15 s expected now
+    emu.clock_offset += steps[2]
+    with pytest.raises(oidc.exceptions.AuthorizationPendingException):
+        create_device_token(oidc, reg, device)
+    emu.approve_device(device["userCode"])
+    emu.clock_offset += steps[3]
+    with pytest.raises(oidc.exceptions.SlowDownException):
+        create_device_token(oidc, reg, device)  # approved, but polled too soon; 20 s now
+    emu.clock_offset += steps[4]
+    assert create_device_token(oidc, reg, device)["accessToken"]
+
+    polls = emu.device_polls(device["userCode"])
+    assert len(polls) == 6
+    gaps = [b - a for a, b in itertools.pairwise(polls)]
+    assert all(step <= gap < step + 5 for step, gap in zip(steps, gaps, strict=True)), gaps
+    assert emu.device_polls() == polls  # the only device authorization
 
 
 def test_device_flow_without_scopes_gives_no_refresh_token(emu: Emulator) -> None:
@@ -375,6 +426,9 @@ def test_pkce_challenge_vector() -> None:
     from tests.emulator.oidc import pkce_challenge
 
     assert pkce_challenge("A" * 64) == "1T7aemN8mcx_tWbZbp-hCb8VxHhBCj9etNTE4mzQgfY"
+    # RFC 7636 Appendix B
+    verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+    assert pkce_challenge(verifier) == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 
 
 def test_authorize_deny_and_wrong_state(emu: Emulator) -> None:

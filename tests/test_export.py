@@ -190,7 +190,9 @@ def test_dotenv_sourced_runs_nothing_and_reads_as_python_dotenv(shell, tmp_path)
     path = tmp_path / ".env"
     path.write_text(render(values, [], "dotenv"))
     script = f"set -a; . {path}; exec {DUMP}"
-    result = subprocess.run([shell, "-c", script], capture_output=True, text=True, cwd=tmp_path)
+    result = subprocess.run(
+        [shell, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert list(tmp_path.iterdir()) == [path], "sourcing the file ran a command"
     sourced = json.loads(result.stdout)
@@ -347,7 +349,12 @@ def test_json_and_dotenv(sandbox, tmp_path):
     script = f"set -a; . ./.env; exec {PYTHON} {PROBE}"
     report = probe_report(
         subprocess.run(
-            ["sh", "-c", script], env=sandbox.env, cwd=tmp_path, capture_output=True, text=True
+            ["sh", "-c", script],
+            env=sandbox.env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
     )
     assert report["arn"].startswith(SSO_ADMIN_DEV)
@@ -489,7 +496,7 @@ def test_credential_process_never_signs_in_even_at_a_terminal(sandbox, browser_l
 def test_credential_process_without_a_token_fails_boto3_with_the_reason(sandbox):
     sandbox.write_config(PROC_CONFIG)
     result = subprocess.run(
-        [PYTHON, "-c", BOTO3_IDENTITY], env=sandbox.env, capture_output=True, text=True
+        [PYTHON, "-c", BOTO3_IDENTITY], env=sandbox.env, capture_output=True, text=True, timeout=60
     )
     assert result.returncode != 0
     assert "ssoexec login -p dev" in result.stderr
@@ -548,7 +555,12 @@ def test_dotenv_of_a_profile_name_with_a_command_in_it(sandbox, tmp_path):
     for shell in ("sh", "bash"):
         script = f"set -a; . ./.env; exec {DUMP}"
         sourced = subprocess.run(
-            [shell, "-c", script], env=sandbox.env, cwd=folder, capture_output=True, text=True
+            [shell, "-c", script],
+            env=sandbox.env,
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert sourced.returncode == 0, sourced.stderr
         assert json.loads(sourced.stdout)["SSOEXEC_PROFILE"] == name

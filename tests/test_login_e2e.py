@@ -172,6 +172,8 @@ def test_device_login_slows_down_when_told(sandbox, browser):
     sandbox.emulator.slow_down_polls = 1
     assert sandbox.run("login", "-p", "legacy").returncode == 0
     assert sandbox.emulator.calls["CreateToken"] >= 2
+    first, second = sandbox.emulator.device_polls()[:2]  # SlowDown, then 5 s more (RFC 8628)
+    assert second - first >= sandbox.emulator.device_interval + 5
 
 
 @pytest.mark.parametrize(

@@ -2,13 +2,11 @@
 reference's test vectors), the loopback listener against browser habits, and the browser
 launch observed with pytest-subprocess instead of running one."""
 
-import base64
 import hashlib
 import http.client
 import json
 import socket
 import threading
-import time
 import urllib.error
 import urllib.request
 import webbrowser
@@ -43,18 +41,15 @@ def test_registration_file_names_match_the_aws_cli(session, name, tmp_path, monk
     assert login.registration_path(session) == tmp_path / ".aws/sso/cache" / name
 
 
-def test_pkce_challenge_vector():
-    digest = hashlib.sha256(b"A" * 64).digest()
-    assert base64.urlsafe_b64encode(digest).decode().rstrip("=") == (
-        "1T7aemN8mcx_tWbZbp-hCb8VxHhBCj9etNTE4mzQgfY"
-    )
+def test_pkce_challenge_is_rfc_7636_appendix_b():
+    verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+    assert login.pkce_challenge(verifier) == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 
 
 def test_pkce_pair_is_random_and_consistent():
     verifier, challenge = login.pkce_pair()
     assert len(verifier) == 64 and set(verifier) <= set(login._VERIFIER_ALPHABET)
-    digest = hashlib.sha256(verifier.encode()).digest()
-    assert challenge == base64.urlsafe_b64encode(digest).decode().rstrip("=")
+    assert challenge == login.pkce_challenge(verifier)
     assert login.pkce_pair()[0] != verifier
 
 

@@ -405,7 +405,9 @@ CHECKERS = {".bash": "bash", ".sh": "sh", ".zsh": "zsh", "": "zsh", ".fish": "fi
 def test_syntax(path):
     checker = CHECKERS[Path(path).suffix]
     require(checker)
-    result = subprocess.run([checker, "-n", SHELL_DIR / path], capture_output=True, text=True)
+    result = subprocess.run(
+        [checker, "-n", SHELL_DIR / path], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -416,7 +418,9 @@ def test_powershell_syntax():
         "Parser]::ParseFile($f, [ref]$null, [ref]$errors); if ($errors) { $errors; exit 1 } }"
     )
     files = [str(p) for p in SHELL_DIR.glob("*.ps1")]
-    result = subprocess.run(["pwsh", "-NoProfile", "-Command", check, *files], capture_output=True)
+    result = subprocess.run(
+        ["pwsh", "-NoProfile", "-Command", check, *files], capture_output=True, timeout=120
+    )
     assert result.returncode == 0, result.stdout
 
 

@@ -1,4 +1,5 @@
-"""The Emulator: knobs, state and the test-facing API. Wire handling lives in server.py."""
+"""The Emulator: knobs, state and the test-facing API. Wire handling lives in server.py; the
+protocol modules (oidc, portal, sts, server) reach the state only through public methods."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import os
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,7 @@ from .wire import Request
 
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+AUTH_CODE_LIFETIME = 600
 API_NAMES = frozenset(
     {
         "RegisterClient",
@@ -186,12 +189,17 @@ class Emulator:
         with self._lock:
             self._faults.clear()
 
-    def _take_fault(self, api: str) -> ApiError | str | None:
+    def take_fault(self, api: str) -> ApiError | str | None:
         with self._lock:
             queue = self._faults.get(api)
             return queue.pop(0) if queue else None
 
-    def _record_request(self, api: str | None, req: Request) -> None:
+    def handle(self, handler: Callable[[Emulator, Request], Any], req: Request) -> Any:
+        """Run one protocol handler on the emulator's state, under its lock."""
+        with self._lock:
+            return handler(self, req)
+
+    def record_request(self, api: str | None, req: Request) -> None:
         with self._lock:
             if api is not None:
                 self.calls[api] += 1
@@ -208,7 +216,8 @@ class Emulator:
 
     # ------------------------------------------------------------------ secrets & records
 
-    def _secret(self, value: str) -> str:
+    def remember_secret(self, value: str) -> str:
+        """Note a secret value handed out (see issued_secrets); returns it."""
         self._secrets.append(value)
         return value
 
@@ -236,7 +245,7 @@ class Emulator:
 
     # ------------------------------------------------------------------ OIDC state
 
-    def _register_client(
+    def register_client(
         self,
         name: str,
         client_type: str = "public",
@@ -248,7 +257,7 @@ class Emulator:
         now = int(self.now())
         client = Client(
             client_id=ids.opaque(nbytes=16),
-            client_secret=self._secret(ids.opaque("eyJraWQiOiJrZXkt", 96)),
+            client_secret=self.remember_secret(ids.opaque("eyJraWQiOiJrZXkt", 96)),
             name=name,
             client_type=client_type,
             issued_at=now,
@@ -261,7 +270,7 @@ class Emulator:
         self._clients[client.client_id] = client
         return client
 
-    def _check_client(self, client_id: Any, client_secret: Any) -> Client:
+    def check_client(self, client_id: Any, client_secret: Any) -> Client:
         client = self._clients.get(client_id) if isinstance(client_id, str) else None
         if client is None or client.client_secret != client_secret:
             raise ApiError("InvalidClientException", "Invalid client credentials")
@@ -269,31 +278,106 @@ class Emulator:
             raise ApiError("InvalidClientException", "Client registration has expired")
         return client
 
-    def _new_session(self, client_id: str, start_url: str, scopes: list[str]) -> Session:
+    def new_session(self, client_id: str, start_url: str, scopes: list[str]) -> Session:
         self._sessions += 1
         return Session(self._sessions, client_id, start_url, list(scopes))
 
-    def _mint_tokens(
+    def mint_tokens(
         self, session: Session, *, refreshable: bool, expires_in: int | None = None
     ) -> tuple[AccessToken, RefreshToken | None, int]:
         lifetime = int(self.token_lifetime if expires_in is None else expires_in)
         access = AccessToken(
-            self._secret(ids.opaque("aoa", self.access_token_bytes)), session, self.now() + lifetime
+            self.remember_secret(ids.opaque("aoa", self.access_token_bytes)),
+            session,
+            self.now() + lifetime,
         )
         self._access_tokens[access.token] = access
         refresh = None
         if refreshable:
-            refresh = RefreshToken(self._secret(ids.opaque("aor", 96)), session)
+            refresh = RefreshToken(self.remember_secret(ids.opaque("aor", 96)), session)
             self._refresh_tokens[refresh.token] = refresh
         return access, refresh, lifetime
 
-    def _device_by_user_code(self, user_code: str) -> DeviceAuth:
+    def client(self, client_id: str) -> Client | None:
+        """The registration with this client id, if any."""
+        return self._clients.get(client_id)
+
+    def start_device(self, client: Client, start_url: str) -> DeviceAuth:
+        """A new pending device authorization with a user code of its own."""
+        existing = {d.user_code for d in self._devices.values()}
+        user_code = ids.user_code()
+        while user_code in existing:
+            user_code = ids.user_code()
+        device = DeviceAuth(
+            device_code=self.remember_secret(ids.opaque(nbytes=64)),
+            user_code=user_code,
+            client_id=client.client_id,
+            start_url=start_url,
+            expires_at=self.now() + int(self.device_expires_in),
+            interval=int(self.device_interval),
+        )
+        self._devices[device.device_code] = device
+        return device
+
+    def device(self, device_code: str) -> DeviceAuth | None:
+        """The device authorization with this device code, if any."""
+        return self._devices.get(device_code)
+
+    def poll_too_soon(self, device: DeviceAuth) -> bool:
+        """Record a poll of `device` (CreateToken with its device code); True when it must be
+        told to slow down: while `slow_down_polls` lasts, or when it comes sooner than the
+        interval after the previous poll. Each SlowDown adds 5 s to the interval the device
+        expects from then on (RFC 8628 section 3.5)."""
+        now = self.now()
+        early = bool(device.polls) and now - device.polls[-1] < device.interval
+        device.polls.append(now)
+        forced = self.slow_down_polls > 0
+        if forced:
+            self.slow_down_polls -= 1
+        if forced or early:
+            device.interval += 5
+            return True
+        return False
+
+    def device_polls(self, user_code: str | None = None) -> list[float]:
+        """The times (emulator clock) of each poll of a device authorization: the one with
+        this user code, or the only one there is."""
+        with self._lock:
+            if user_code is not None:
+                return list(self.device_by_user_code(user_code).polls)
+            [device] = self._devices.values()
+            return list(device.polls)
+
+    def refresh_token(self, token: str) -> RefreshToken | None:
+        """The refresh token with this value, if any (valid or not)."""
+        return self._refresh_tokens.get(token)
+
+    def issue_auth_code(
+        self, client_id: str, redirect_uri: str, code_challenge: str, scopes: list[str]
+    ) -> AuthCode:
+        """A new authorization code (PKCE), valid for AUTH_CODE_LIFETIME seconds."""
+        code = AuthCode(
+            code=self.remember_secret(ids.opaque(nbytes=32)),
+            client_id=client_id,
+            redirect_uri=redirect_uri,
+            code_challenge=code_challenge,
+            scopes=scopes,
+            expires_at=self.now() + AUTH_CODE_LIFETIME,
+        )
+        self._auth_codes[code.code] = code
+        return code
+
+    def auth_code(self, code: str) -> AuthCode | None:
+        """The authorization code with this value, if any (used or not)."""
+        return self._auth_codes.get(code)
+
+    def device_by_user_code(self, user_code: str) -> DeviceAuth:
         for device in self._devices.values():
             if device.user_code == user_code:
                 return device
         raise KeyError(user_code)
 
-    def _valid_access_token(self, token: str | None) -> AccessToken:
+    def valid_access_token(self, token: str | None) -> AccessToken:
         access = self._access_tokens.get(token or "")
         if (
             access is None
@@ -306,16 +390,20 @@ class Emulator:
 
     # ------------------------------------------------------------------ credentials
 
-    def _account(self, account_id: str) -> Account | None:
+    def account(self, account_id: str) -> Account | None:
         return next((a for a in self.accounts if a.account_id == account_id), None)
 
-    def _new_session_credentials(
+    def credential(self, access_key_id: str) -> Credential | None:
+        """The credentials (or static user key) with this access key id, if any."""
+        return self._credentials.get(access_key_id)
+
+    def new_session_credentials(
         self, *, kind: str, account_id: str, role_name: str, arn: str, user_id: str, lifetime: int
     ) -> Credential:
         cred = Credential(
             access_key_id=ids.access_key_id("ASIA"),
-            secret_access_key=self._secret(ids.secret_access_key()),
-            session_token=self._secret(ids.session_token()),
+            secret_access_key=self.remember_secret(ids.secret_access_key()),
+            session_token=self.remember_secret(ids.session_token()),
             account_id=account_id,
             arn=arn,
             user_id=user_id,
@@ -326,10 +414,10 @@ class Emulator:
         self._credentials[cred.access_key_id] = cred
         return cred
 
-    def _sso_role_credentials(self, account_id: str, role_name: str) -> Credential:
+    def sso_role_credentials(self, account_id: str, role_name: str) -> Credential:
         reserved = f"AWSReservedSSO_{role_name}_{ids.stable_hex(account_id, role_name)}"
         role_id = ids.stable_id("AROA", account_id, reserved)
-        return self._new_session_credentials(
+        return self.new_session_credentials(
             kind="sso",
             account_id=account_id,
             role_name=role_name,
@@ -351,11 +439,11 @@ class Emulator:
     ) -> dict:
         """Register a client, mint a token and return it as the AWS CLI token-cache dict."""
         with self._lock:
-            client = self._register_client(
+            client = self.register_client(
                 f"botocore-client-{int(self.now())}", scopes=list(scopes), issuer_url=start_url
             )
-            session = self._new_session(client.client_id, start_url, list(scopes))
-            access, refresh, _ = self._mint_tokens(
+            session = self.new_session(client.client_id, start_url, list(scopes))
+            access, refresh, _ = self.mint_tokens(
                 session, refreshable=refreshable, expires_in=expires_in
             )
         token = {
@@ -393,13 +481,13 @@ class Emulator:
     def approve_device(self, user_code: str) -> None:
         """Approve a pending device authorization (as the user would in the browser)."""
         with self._lock:
-            device = self._device_by_user_code(user_code)
+            device = self.device_by_user_code(user_code)
             if device.status == "pending":
                 device.status = "approved"
 
     def deny_device(self, user_code: str) -> None:
         with self._lock:
-            device = self._device_by_user_code(user_code)
+            device = self.device_by_user_code(user_code)
             if device.status == "pending":
                 device.status = "denied"
 
@@ -422,7 +510,7 @@ class Emulator:
         with self._lock:
             cred = Credential(
                 access_key_id=ids.access_key_id("AKIA"),
-                secret_access_key=self._secret(ids.secret_access_key()),
+                secret_access_key=self.remember_secret(ids.secret_access_key()),
                 session_token=None,
                 account_id=account_id,
                 arn=f"arn:aws:iam::{account_id}:user/{user_name}",

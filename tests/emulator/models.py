@@ -47,7 +47,9 @@ class DeviceAuth:
     client_id: str
     start_url: str
     expires_at: float
+    interval: int = 5  # seconds the client must wait between polls; +5 after each SlowDown
     status: str = "pending"  # pending | approved | denied | consumed
+    polls: list[float] = field(default_factory=list)  # when it was polled (emulator clock)
 
 
 @dataclass

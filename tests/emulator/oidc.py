@@ -10,17 +10,15 @@ import uuid
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
-from . import ids
 from .core import DEVICE_GRANT
 from .errors import ApiError
-from .models import AuthCode, Client, DeviceAuth
+from .models import Client
 from .wire import Request, Response, html_response, json_response
 
 if TYPE_CHECKING:
     from .core import Emulator
 
 KNOWN_GRANTS = {DEVICE_GRANT, "refresh_token", "authorization_code"}
-AUTH_CODE_LIFETIME = 600
 
 
 def _body(req: Request) -> dict:
@@ -92,7 +90,7 @@ def register_client(emu: Emulator, req: Request) -> Response:
     if "authorization_code" in grants and not redirect_uris:
         raise ApiError("InvalidRedirectUriException", "authorization_code needs redirectUris")
     issuer = body.get("issuerUrl")
-    client = emu._register_client(
+    client = emu.register_client(
         body["clientName"],
         body["clientType"],
         scopes=_str_list(body, "scopes"),
@@ -113,35 +111,23 @@ def register_client(emu: Emulator, req: Request) -> Response:
 def start_device_authorization(emu: Emulator, req: Request) -> Response:
     """POST /device_authorization"""
     body = _body(req)
-    client = emu._check_client(body.get("clientId"), body.get("clientSecret"))
+    client = emu.check_client(body.get("clientId"), body.get("clientSecret"))
     _required(body, "startUrl")
-    existing = {d.user_code for d in emu._devices.values()}
-    user_code = ids.user_code()
-    while user_code in existing:
-        user_code = ids.user_code()
-    expires_in = int(emu.device_expires_in)
-    device = DeviceAuth(
-        device_code=emu._secret(ids.opaque(nbytes=64)),
-        user_code=user_code,
-        client_id=client.client_id,
-        start_url=body["startUrl"],
-        expires_at=emu.now() + expires_in,
-    )
-    emu._devices[device.device_code] = device
+    device = emu.start_device(client, body["startUrl"])
     return json_response(
         {
             "deviceCode": device.device_code,
-            "userCode": user_code,
+            "userCode": device.user_code,
             "verificationUri": f"{emu.url}/device",
-            "verificationUriComplete": f"{emu.url}/device?user_code={user_code}",
-            "expiresIn": expires_in,
-            "interval": int(emu.device_interval),
+            "verificationUriComplete": f"{emu.url}/device?user_code={device.user_code}",
+            "expiresIn": int(emu.device_expires_in),
+            "interval": device.interval,
         }
     )
 
 
 def _token_response(emu: Emulator, client: Client, session: Any, refreshable: bool) -> Response:
-    access, refresh, lifetime = emu._mint_tokens(session, refreshable=refreshable)
+    access, refresh, lifetime = emu.mint_tokens(session, refreshable=refreshable)
     payload: dict[str, Any] = {
         "accessToken": access.token,
         "tokenType": "Bearer",
@@ -153,25 +139,24 @@ def _token_response(emu: Emulator, client: Client, session: Any, refreshable: bo
 
 
 def _device_grant(emu: Emulator, client: Client, body: dict) -> Response:
-    device = emu._devices.get(body.get("deviceCode") or "")
+    device = emu.device(body.get("deviceCode") or "")
     if device is None or device.client_id != client.client_id or device.status == "consumed":
         raise ApiError("InvalidGrantException", "Invalid device code provided")
     if device.expires_at <= emu.now():
         raise ApiError("ExpiredTokenException", "Device code has expired")
+    if emu.poll_too_soon(device):
+        raise ApiError("SlowDownException", "Client is polling too quickly")
     if device.status == "denied":
         raise ApiError("AccessDeniedException", "Access denied by the user")
-    if emu.slow_down_polls > 0:
-        emu.slow_down_polls -= 1
-        raise ApiError("SlowDownException", "Client is polling too quickly")
     if device.status == "pending":
         raise ApiError("AuthorizationPendingException", "Authorization is still pending")
     device.status = "consumed"
-    session = emu._new_session(client.client_id, device.start_url, client.scopes)
+    session = emu.new_session(client.client_id, device.start_url, client.scopes)
     return _token_response(emu, client, session, refreshable=bool(client.scopes))
 
 
 def _refresh_grant(emu: Emulator, client: Client, body: dict) -> Response:
-    refresh = emu._refresh_tokens.get(body.get("refreshToken") or "")
+    refresh = emu.refresh_token(body.get("refreshToken") or "")
     if (
         refresh is None
         or not refresh.valid
@@ -190,7 +175,7 @@ def pkce_challenge(verifier: str) -> str:
 
 
 def _code_grant(emu: Emulator, client: Client, body: dict) -> Response:
-    code = emu._auth_codes.get(body.get("code") or "")
+    code = emu.auth_code(body.get("code") or "")
     if (
         code is None
         or code.client_id != client.client_id
@@ -207,14 +192,14 @@ def _code_grant(emu: Emulator, client: Client, body: dict) -> Response:
         raise ApiError("InvalidGrantException", "Invalid code verifier")
     code.used = True
     start_url = client.issuer_url or ""
-    session = emu._new_session(client.client_id, start_url, code.scopes or client.scopes)
+    session = emu.new_session(client.client_id, start_url, code.scopes or client.scopes)
     return _token_response(emu, client, session, refreshable=True)
 
 
 def create_token(emu: Emulator, req: Request) -> Response:
     """POST /token"""
     body = _body(req)
-    client = emu._check_client(body.get("clientId"), body.get("clientSecret"))
+    client = emu.check_client(body.get("clientId"), body.get("clientSecret"))
     grant = body.get("grantType")
     if grant == DEVICE_GRANT:
         return _device_grant(emu, client, body)
@@ -226,7 +211,7 @@ def create_token(emu: Emulator, req: Request) -> Response:
 
 
 def _authorize_problem(emu: Emulator, q: dict[str, str]) -> str | None:
-    client = emu._clients.get(q.get("client_id", ""))
+    client = emu.client(q.get("client_id", ""))
     if q.get("response_type") != "code":
         return "response_type must be 'code'"
     if client is None:
@@ -255,15 +240,9 @@ def authorize(emu: Emulator, req: Request) -> Response:
     if behavior == "deny":
         params = {"error": "access_denied", "state": q["state"]}
     elif behavior in ("approve", "wrong_state"):
-        code = AuthCode(
-            code=emu._secret(ids.opaque(nbytes=32)),
-            client_id=q["client_id"],
-            redirect_uri=q["redirect_uri"],
-            code_challenge=q["code_challenge"],
-            scopes=q.get("scopes", "").split(),
-            expires_at=emu.now() + AUTH_CODE_LIFETIME,
+        code = emu.issue_auth_code(
+            q["client_id"], q["redirect_uri"], q["code_challenge"], q.get("scopes", "").split()
         )
-        emu._auth_codes[code.code] = code
         state = q["state"] if behavior == "approve" else f"wrong-{uuid.uuid4()}"
         params = {"code": code.code, "state": state}
     else:
@@ -279,7 +258,7 @@ def device_visit(emu: Emulator, req: Request) -> Response:
     if not user_code:
         return html_response("Authorize request", "Enter the code shown by your application.")
     try:
-        device = emu._device_by_user_code(user_code)
+        device = emu.device_by_user_code(user_code)
     except KeyError:
         return html_response("Invalid code", f"Unknown user code {user_code}", 400)
     if device.expires_at <= emu.now():

@@ -17,7 +17,7 @@ BEARER = "x-amz-sso_bearer_token"
 
 
 def _token(emu: Emulator, req: Request) -> AccessToken:
-    return emu._valid_access_token(req.headers.get(BEARER))
+    return emu.valid_access_token(req.headers.get(BEARER))
 
 
 def get_role_credentials(emu: Emulator, req: Request) -> Response:
@@ -26,10 +26,10 @@ def get_role_credentials(emu: Emulator, req: Request) -> Response:
     role_name, account_id = req.query.get("role_name"), req.query.get("account_id")
     if not role_name or not account_id:
         raise ApiError("InvalidRequestException", "role_name and account_id are required")
-    account = emu._account(account_id)
+    account = emu.account(account_id)
     if account is None or role_name not in account.roles:
         raise ApiError("ForbiddenException", "No access")
-    cred = emu._sso_role_credentials(account_id, role_name)
+    cred = emu.sso_role_credentials(account_id, role_name)
     assert cred.expiration is not None and cred.session_token is not None
     return json_response(
         {
@@ -97,7 +97,7 @@ def list_account_roles(emu: Emulator, req: Request) -> Response:
     account_id = req.query.get("account_id")
     if not account_id:
         raise ApiError("InvalidRequestException", "account_id is required")
-    account = emu._account(account_id)
+    account = emu.account(account_id)
     roles = list(account.roles) if account else []
     items = [{"roleName": r, "accountId": account_id} for r in roles]
     page, next_token = _page(emu, req, f"roles:{account_id}", items)

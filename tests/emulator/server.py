@@ -121,18 +121,17 @@ class RequestHandler(BaseHTTPRequestHandler):
             self._send(Response(400, b'{"message": "Bad request"}'), "-")
             return
         api, protocol, handler = resolve(req)
-        emu._record_request(api, req)
+        emu.record_request(api, req)
         if emu.latency > 0:
             time.sleep(emu.latency)
-        fault = emu._take_fault(api) if api else None
+        fault = emu.take_fault(api) if api else None
         if fault == "drop":
             self.close_connection = True  # close without sending a single byte
             return
         try:
             if isinstance(fault, ApiError):
                 raise fault
-            with emu._lock:
-                resp = handler(emu, req)
+            resp = emu.handle(handler, req)
         except ApiError as err:
             headers, body = encode_error(err, protocol, req.request_id)
             resp = Response(err.status, body, headers)

@@ -78,7 +78,7 @@ def authenticate(emu: Emulator, req: Request) -> Credential:
             "IncompleteSignature",
             "Authorization header requires 'Credential', 'SignedHeaders' and 'Signature'.",
         )
-    cred = emu._credentials.get(m["akid"])
+    cred = emu.credential(m["akid"])
     if cred is None or cred.session_token != req.headers.get("x-amz-security-token"):
         raise ApiError("InvalidClientTokenId", _INVALID_TOKEN)
     if cred.expiration is not None and cred.expiration <= emu.now():
@@ -200,7 +200,7 @@ def assume_role(emu: Emulator, req: Request) -> Response:
         if p.get("TokenCode") != code:
             raise ApiError("AccessDenied", _BAD_MFA)
     role_id = ids.stable_id("AROA", role_arn)
-    cred = emu._new_session_credentials(
+    cred = emu.new_session_credentials(
         kind="assumed",
         account_id=account_id,
         role_name=role_name,
