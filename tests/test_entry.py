@@ -1,5 +1,6 @@
 """The console script's fast path must read every input exactly as the typer app does."""
 
+import functools
 import itertools
 import random
 
@@ -37,10 +38,16 @@ TOKENS = [
 ]
 
 
+@functools.cache
+def typer_command():
+    """The click command typer builds from the app: built once, parsed with many times."""
+    return typer.main.get_command(cli.app)
+
+
 def typer_reading(argv):
     """What the typer app makes of argv: (profile, region, login, debug, server, command),
     or None if it would not run a command (help, version, an error, a subcommand)."""
-    command = typer.main.get_command(cli.app)
+    command = typer_command()
     try:
         ctx = command.make_context("ssoexec", list(argv))
     except (typer.TyperException, typer.Exit, SystemExit):
