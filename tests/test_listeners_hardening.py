@@ -12,7 +12,6 @@ import resource
 import signal
 import socket
 import struct
-import subprocess
 import sys
 import threading
 import time
@@ -27,6 +26,7 @@ from ssoexec.loopback import Listener
 from ssoexec.server import CredentialServer, refresh_time
 from ssoexec.timestamps import utcnow
 from tests.conftest import PYTHON, SSOEXEC, run_in_terminal
+from tests.test_login_e2e import start
 
 LINUX = sys.platform.startswith("linux")
 
@@ -111,14 +111,9 @@ class Endpoint:
         self.ready = tmp_path / "endpoint.json"
         self.cwd = tmp_path / "work"
         self.cwd.mkdir()
-        self.proc = subprocess.Popen(
-            [SSOEXEC, "-p", "dev", "--server", "--", PYTHON, "-c", HOLD, str(self.ready)],
-            env=sandbox.env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
+        self.proc = start(
+            sandbox,
+            *("-p", "dev", "--server", "--", PYTHON, "-c", HOLD, str(self.ready)),
             preexec_fn=user_core_unlimited,
             cwd=self.cwd,
         )
@@ -211,17 +206,7 @@ def test_a_sign_in_waiting_for_the_browser_has_core_limit_0_and_leaves_no_core(s
     from tests.test_login_e2e import Browser, read_until
 
     Browser(sandbox, tmp_path, mode="log")  # a browser nobody uses: the sign-in waits
-    proc = subprocess.Popen(
-        [SSOEXEC, "login", "-p", "dev"],
-        env=sandbox.env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        preexec_fn=user_core_unlimited,
-        cwd=tmp_path,
-    )
+    proc = start(sandbox, "login", "-p", "dev", preexec_fn=user_core_unlimited, cwd=tmp_path)
     try:
         read_until(proc.stderr, "waiting for the browser")
         assert soft_core_limit(proc.pid) == "0"
@@ -299,15 +284,7 @@ def test_resets_half_requests_and_garbage_on_the_sign_in_listener_print_nothing(
     from tests.test_login_e2e import Browser, read_until
 
     Browser(sandbox, tmp_path, mode="log")  # a browser nobody uses: the sign-in waits
-    proc = subprocess.Popen(
-        [SSOEXEC, "login", "-p", "dev"],
-        env=sandbox.env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    proc = start(sandbox, "login", "-p", "dev")
     try:
         before = read_until(proc.stderr, "waiting for the browser")
         url = re.search(r"sign in at: (\S+)", before).group(1)

@@ -69,8 +69,9 @@ def wait_for(predicate, timeout=30):
     return False
 
 
-def start(sandbox, *args):
-    """ssoexec in the background, in its own session (no terminal), stderr captured."""
+def start(sandbox, *args, **popen):
+    """ssoexec in the background, in its own session (no terminal), stderr captured; `popen`
+    adds to Popen's arguments (cwd, preexec_fn)."""
     return subprocess.Popen(
         [SSOEXEC, *args],
         env=sandbox.env,
@@ -79,6 +80,7 @@ def start(sandbox, *args):
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        **popen,
     )
 
 
