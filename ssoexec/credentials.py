@@ -11,10 +11,10 @@ import logging
 import os
 import sys
 import time
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from ssoexec.environment import RoleCredentials
 from ssoexec.errors import AwsCallError, ConfigError, SsoexecError
 from ssoexec.profile import BotocoreProfile, Profile, RoleChainProfile, SsoProfile
 from ssoexec.sso_token import Login, TokenRefused, with_valid_token
@@ -29,15 +29,6 @@ log = logging.getLogger(__name__)
 
 # Clock differences below this are not worth mentioning.
 _SKEW_TOLERANCE = timedelta(minutes=5)
-
-
-@dataclass(frozen=True)
-class RoleCredentials:
-    access_key_id: str
-    secret_access_key: str = field(repr=False)
-    session_token: str | None = field(default=None, repr=False)
-    expiration: datetime | None = None
-    account_id: str | None = None
 
 
 def fetch_credentials(

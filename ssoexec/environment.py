@@ -7,10 +7,22 @@ would make an SDK ignore or override them; keep everything else.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from ssoexec.credentials import RoleCredentials
 from ssoexec.timestamps import format_timestamp, parse_timestamp, utcnow
+
+
+@dataclass(frozen=True)
+class RoleCredentials:
+    """Credentials as a command gets them: fetched by credentials.py, or inherited."""
+
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    session_token: str | None = field(default=None, repr=False)
+    expiration: datetime | None = None
+    account_id: str | None = None
+
 
 ACCESS_KEY_ID = "AWS_ACCESS_KEY_ID"
 SECRET_ACCESS_KEY = "AWS_SECRET_ACCESS_KEY"

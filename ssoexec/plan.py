@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ssoexec import environment as envvars
-from ssoexec.credentials import RoleCredentials
+from ssoexec.environment import RoleCredentials
 from ssoexec.regions import check_region
 
 REUSE_ENDPOINT = "reuse the inherited endpoint"

@@ -15,7 +15,6 @@ from typing import NoReturn
 from ssoexec import process
 from ssoexec.errors import EXIT_NOT_FOUND, CommandError
 from ssoexec.plan import SERVE, RunPlan, child_env, difference, plan_run
-from ssoexec.resolve import resolve
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +41,13 @@ def run(
     log.debug("plan: %s", plan.action)
     if plan.action == SERVE:
         sys.exit(serve(command, plan, login=login))
-    if plan.inherited_endpoint is not None:  # no AWS call: the outer endpoint stays fresh
+    if plan.reuses:  # no AWS call: what the outer ssoexec gave (its endpoint stays fresh)
         env = child_env(plan, os.environ, region=plan.region(os.environ).name)
     else:
+        # Only here: a nested run that reuses what it was given never loads the profile,
+        # token and credentials code (nor botocore), which would triple its cost.
+        from ssoexec.resolve import resolve
+
         resolved = resolve(plan, os.environ, login=login)
         env = child_env(
             plan, os.environ, region=resolved.region.name, credentials=resolved.credentials
@@ -60,6 +63,7 @@ def serve(command: list[str], plan: RunPlan, *, login: str) -> int:
     """--server: the command runs as our child and gets its credentials from a loopback
     endpoint, refreshed in memory for as long as it runs. Returns its exit status."""
     from ssoexec.coredump import forbid_core_dumps
+    from ssoexec.resolve import resolve
     from ssoexec.server import CredentialServer
 
     forbid_core_dumps()  # it holds every secret for as long as the command runs
