@@ -30,6 +30,8 @@ lint: $(INSTALLED)
 bench:
 	$(PYTHON) -m venv .venv-bench
 	.venv-bench/bin/python -m pip install --quiet --disable-pip-version-check '.[test]'
+	# the same version number again: without this, a second run would measure the old code
+	.venv-bench/bin/python -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps .
 	.venv-bench/bin/python benchmarks/exec_overhead.py
 
 clean:
