@@ -5,12 +5,14 @@ on PATH that record how they were called, then act as tests/browser.py does)."""
 import json
 import os
 import re
+import signal
+from pathlib import Path
 
 import pytest
 
 from ssoexec.login import is_wsl
 from tests.conftest import CONFIG, PROBE, PYTHON, SSOEXEC, run_in_terminal
-from tests.test_login_e2e import Browser, read_until, start
+from tests.test_login_e2e import Browser, read_until, start, wait_for
 
 DEVICE_DEFAULT = CONFIG.replace(
     "sso_registration_scopes = sso:account:access\n",
@@ -128,6 +130,7 @@ class WindowsBrowser:
             launcher.write_text(
                 "#!/bin/sh\n"
                 f'printf \'%s\\n\' "$(basename "$0") $*" >> {self.log}\n'
+                f"echo $$ > {self.log}.pid\n"
                 f'{PYTHON} {os.path.dirname(PROBE)}/browser.py "$@"\n'
                 f"exit {status}\n"
             )
@@ -143,6 +146,16 @@ class WindowsBrowser:
     @property
     def launched(self):
         return self.log.read_text().splitlines()
+
+    def gone(self):
+        """Whether the launcher has exited and been waited for (a zombie still exists)."""
+        try:
+            os.kill(int(Path(f"{self.log}.pid").read_text()), 0)
+        except (FileNotFoundError, ValueError):
+            return False
+        except ProcessLookupError:
+            return True
+        return False
 
 
 def test_wsl_opens_the_windows_browser_with_wslview(sandbox, tmp_path):
@@ -168,6 +181,21 @@ def test_wsl_without_wslview_uses_explorer_exe(sandbox, tmp_path):
     [launched] = windows.launched
     assert launched.startswith(f"explorer.exe {sandbox.emulator.url}/authorize?")
     assert "could not open a browser" not in result.stderr
+
+
+def test_wsl_explorer_exe_exiting_1_is_not_a_failure(sandbox, tmp_path):
+    windows = WindowsBrowser(sandbox, tmp_path, "explorer.exe", status=1)
+    sandbox.env["BROWSER_MODE"] = "log"  # nobody follows the link: the sign-in waits
+    child = start(sandbox, "login", "--sso-session", "corp")
+    try:
+        assert wait_for(windows.gone)  # ssoexec has its exit status
+        said = read_until(child.stderr, "waiting for the browser")
+    finally:
+        child.send_signal(signal.SIGINT)
+    assert child.wait(timeout=30) == 130
+    said += child.stderr.read()
+    assert "could not open a browser" not in said
+    assert len(windows.launched) == 1
 
 
 def test_wsl_a_failing_wslview_says_to_open_the_link(sandbox, tmp_path):
