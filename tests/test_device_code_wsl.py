@@ -71,6 +71,15 @@ def test_no_browser_with_the_device_code_default(device_default, browser):
     assert browser.urls == []
 
 
+def test_configure_signs_in_with_the_device_code_default_and_keeps_the_key(device_default, browser):
+    sandbox = device_default
+    status, output = run_in_terminal([SSOEXEC, "configure", "--sso-session", "corp"], sandbox.env)
+    assert status == 0, output
+    assert "with a device code" in output
+    assert sandbox.emulator.calls["Authorize"] == 0
+    assert sandbox.config.read_text().startswith(DEVICE_DEFAULT)  # [sso-session corp] as it was
+
+
 @pytest.mark.parametrize("value", ["false", "FALSE", " False "])
 def test_false_keeps_pkce(sandbox, browser, value):
     sandbox.write_config(
