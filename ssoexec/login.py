@@ -148,8 +148,9 @@ def is_wsl(release: str, environ: Mapping[str, str]) -> bool:
 
 
 def windows_browser() -> str | None:
-    """Under WSL (Linux only), the program that opens a link in the Windows browser: `wslview`
-    (wslu) if it is on PATH, else `explorer.exe`; None elsewhere, or when neither is found."""
+    """Under WSL (local_browser asks on Linux only), the program that opens a link in the
+    Windows browser: `wslview` (wslu) if it is on PATH, else `explorer.exe`; None elsewhere,
+    or when neither is found."""
     try:
         release = read_regular_file(Path("/proc/sys/kernel/osrelease"), limit=4096)
     except OSError:
