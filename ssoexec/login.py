@@ -14,11 +14,14 @@ import base64
 import hashlib
 import os
 import secrets
+import shutil
 import string
+import subprocess
 import sys
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -26,6 +29,7 @@ from ssoexec import clients
 from ssoexec.coredump import forbid_core_dumps
 from ssoexec.device_flow import device_flow
 from ssoexec.errors import SsoexecError
+from ssoexec.files import read_regular_file
 from ssoexec.loopback import Listener
 from ssoexec.profile import DEFAULT_SCOPES, SsoSession
 from ssoexec.progress import Opener, Progress, denied, launch_browser
@@ -39,11 +43,14 @@ from ssoexec.token_cache import AccessToken, cache_path, why_not_written, write_
 __all__ = [
     "authorize_url",
     "browser_on_this_machine",
+    "is_wsl",
+    "local_browser",
     "pkce_pair",
     "registration_path",
     "sign_in",
     "sign_out",
     "sign_out_all",
+    "windows_browser",
 ]
 
 PKCE_TIMEOUT = 600.0  # seconds the AWS CLI waits for the browser
@@ -58,17 +65,19 @@ def sign_in(
     open_browser: bool = True,
     profile_name: str | None = None,
 ) -> AccessToken:
-    """Sign in (PKCE where a local browser can reach us, else device code); write the token."""
+    """Sign in (PKCE where a local browser can reach us, else device code, or device code
+    when asked or when the session's ssoexec_device_code says so); write the token."""
     forbid_core_dumps()  # it holds the client secret and the tokens while it waits
-    browser_here = browser_on_this_machine()
-    use_device = device_code or not session.refreshable or not browser_here
+    browser = local_browser()
+    browser_here = browser is not None
+    use_device = device_code or session.device_code or not session.refreshable or not browser_here
     open_browser = open_browser and browser_here  # never a console browser over our output
     flow = "a device code" if use_device else "the browser (PKCE)"
     say(f"signing in to {session} at {session.start_url} with {flow}")
     again = login_command(session, profile_name)
     client = aws.oidc(session.region)
     over = threading.Event()  # a browser failing after this is no news
-    opener = (lambda url: launch_browser(url, over)) if open_browser else None
+    opener = _opener(browser, over) if open_browser else None
     flow = device_flow if use_device else _pkce_flow
     try:
         with clients.translate_errors("signing in to AWS SSO"):
@@ -91,17 +100,87 @@ def sign_in(
 
 def browser_on_this_machine() -> bool:
     """Whether a browser opened from here runs on this machine, so that it can reach a
-    listener on 127.0.0.1: not over SSH, not inside a container, not on a Linux box without
-    a display (where webbrowser would start a console browser in our terminal)."""
+    listener on 127.0.0.1."""
+    return local_browser() is not None
+
+
+WEBBROWSER = "webbrowser"  # local_browser's answer for Python's webbrowser (it honours BROWSER)
+
+
+def local_browser() -> str | None:
+    """How a link opens in a browser that runs on this machine: WEBBROWSER, or under WSL the
+    path of the program that opens the Windows browser; None where no browser can reach
+    127.0.0.1: over SSH, inside a container, on a Linux box without a display (where
+    webbrowser would start a console browser in our terminal)."""
     if os.environ.get("BROWSER"):
-        return True  # the user named the browser to use
+        return WEBBROWSER  # the user named the browser to use
     if any(os.environ.get(v) for v in ("SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY")):
-        return False
+        return None
+    if sys.platform.startswith("linux") and (windows := windows_browser()) is not None:
+        return windows  # a container on WSL's kernel has no Windows interop: no launcher
     if Path("/.dockerenv").exists() or Path("/run/.containerenv").exists():
-        return False
+        return None
     if sys.platform.startswith("linux"):
-        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    return True
+        return (
+            WEBBROWSER if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") else None
+        )
+    return WEBBROWSER
+
+
+def _opener(browser: str | None, over: threading.Event) -> Opener:
+    """What opens the sign-in link in `browser` (local_browser's), in the background. Once the
+    sign-in is `over`, a browser that failed is no news."""
+    if browser == WEBBROWSER:
+        return lambda url: launch_browser(url, over)
+    if browser is not None:
+        return lambda url: _launch_windows_browser(browser, url, over)
+    return None
+
+
+# WSL: Linux whose browser is Windows'. WSL 2 forwards Windows' 127.0.0.1 to the Linux side,
+# so the Windows browser reaches the loopback listener.
+
+
+def is_wsl(release: str, environ: Mapping[str, str]) -> bool:
+    """Whether this is Linux under WSL, from the kernel's release string
+    (/proc/sys/kernel/osrelease, "...-microsoft-standard-WSL2") and the environment."""
+    return "microsoft" in release.lower() or bool(environ.get("WSL_DISTRO_NAME"))
+
+
+def windows_browser() -> str | None:
+    """Under WSL (local_browser asks on Linux only), the program that opens a link in the
+    Windows browser: `wslview` (wslu) if it is on PATH, else `explorer.exe`; None elsewhere,
+    or when neither is found."""
+    try:
+        release = read_regular_file(Path("/proc/sys/kernel/osrelease"), limit=4096)
+    except OSError:
+        release = b""
+    if not is_wsl(release.decode("ascii", "replace"), os.environ):
+        return None
+    return shutil.which("wslview") or shutil.which("explorer.exe")
+
+
+def _launch_windows_browser(program: str, url: str, over: threading.Event) -> None:
+    """`program URL` in the background, its output kept off ours (stdout is the command's).
+    explorer.exe exits 1 even when it opened the page, so only wslview's status counts."""
+
+    def run() -> None:
+        try:
+            status = subprocess.run(
+                [program, url],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+                check=False,
+            ).returncode
+        except OSError:
+            status = None
+        failed = status is None or (status != 0 and Path(program).name == "wslview")
+        if failed and not over.is_set():
+            say("could not open a browser: open the link above yourself")
+
+    threading.Thread(target=run, daemon=True).start()
 
 
 # Authorization code + PKCE

@@ -27,6 +27,9 @@ DEFAULT_SCOPES = ("sso:account:access",)
 MAX_CHAIN = 32
 # A config or credentials file is read whole to find what is wrong with it, up to this size.
 _CONFIG_LIMIT = 16 * 1024 * 1024
+# The [sso-session] key that makes its sign-in use a device code. The AWS CLI has no config key
+# for this (only `aws sso login --use-device-code`), and botocore ignores keys it does not know.
+DEVICE_CODE_KEY = "ssoexec_device_code"
 
 
 def _q(value: object) -> str:
@@ -43,6 +46,7 @@ class SsoSession:
     region: str
     name: str | None = None  # None: a legacy profile's, whose token cannot be refreshed
     scopes: tuple[str, ...] | None = None  # sso_registration_scopes, if configured
+    device_code: bool = False  # ssoexec_device_code = true: sign in with a device code
 
     @property
     def cache_key(self) -> str:
@@ -231,6 +235,8 @@ def _sso_profile(name: str, values: dict, config: dict) -> SsoProfile:
             ),
             name=session_name,
             scopes=_scopes(merged.get("sso_registration_scopes")),
+            device_code=session_name is not None
+            and _device_code(session_name, config["sso_sessions"][session_name]),
         ),
         account_id=str(merged["sso_account_id"]),
         role_name=merged["sso_role_name"],
@@ -265,6 +271,21 @@ def _scopes(text: str | None) -> tuple[str, ...] | None:
     if text is None:
         return None
     return tuple(scope.strip() for scope in text.split(",") if scope.strip())
+
+
+def _device_code(session_name: str, values: dict) -> bool:
+    """The [sso-session]'s ssoexec_device_code: true or false (any case), false when absent."""
+    text = values.get(DEVICE_CODE_KEY)
+    if text is None:
+        return False
+    if text.strip().lower() in ("true", "false"):
+        return text.strip().lower() == "true"
+    raise ConfigError(
+        f"[sso-session {shorten(session_name)}] has {DEVICE_CODE_KEY} = {shorten(text)}, "
+        "not true or false",
+        f"set {DEVICE_CODE_KEY} = true (sign in with a device code) or false in "
+        f"[sso-session {shorten(session_name)}]",
+    )
 
 
 def _role_chain(name: str, values: dict, config: dict, visited: tuple[str, ...]) -> Profile:
@@ -397,4 +418,5 @@ def load_sso_session(name: str, config: dict) -> SsoSession:
         region=_sso_region(values, f"[sso-session {shorten(name)}]"),
         name=name,
         scopes=_scopes(values.get("sso_registration_scopes")),
+        device_code=_device_code(name, values),
     )
