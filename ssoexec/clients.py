@@ -81,7 +81,9 @@ class Aws:
         config = Config(signature_version=UNSIGNED)
         if listing:  # else the profile's own retry settings, as for the AWS CLI
             attempts = self.session.get_config_variable("max_attempts") or LISTING_ATTEMPTS
-            config = config.merge(Config(retries={"mode": "adaptive", "max_attempts": attempts}))
+            config = config.merge(
+                Config(retries={"mode": "adaptive", "total_max_attempts": attempts})
+            )
         return self.session.create_client("sso", region_name=region, config=config)
 
     def oidc(self, region: str):
