@@ -20,6 +20,7 @@ from ssoexec import __version__
 from ssoexec.errors import AwsCallError, ConfigError
 
 _USER_AGENT = f"ssoexec/{__version__}"
+LISTING_ATTEMPTS = 10  # tries of each listing call unless AWS_MAX_ATTEMPTS / max_attempts say
 
 
 class _ServiceLookup:
@@ -71,10 +72,19 @@ class Aws:
         """The merged config and credentials files as botocore reads them (its exceptions)."""
         return self.session.full_config
 
-    def sso(self, region: str):
-        return self.session.create_client(
-            "sso", region_name=region, config=Config(signature_version=UNSIGNED)
-        )
+    def sso(self, region: str, *, listing: bool = False):
+        """The portal's client. For a `listing` (every account and role, hundreds of calls
+        into an API the portal throttles at about 20 a second): botocore's adaptive retry
+        mode, whose client-side token bucket slows to the rate the 429s allow, and waits
+        out the ones that still come, up to max_attempts tries a call (the default legacy
+        mode gave up after 5, standard after 3: benchmarks/portal_throttling.py)."""
+        config = Config(signature_version=UNSIGNED)
+        if listing:  # else the profile's own retry settings, as for the AWS CLI
+            attempts = self.session.get_config_variable("max_attempts") or LISTING_ATTEMPTS
+            config = config.merge(
+                Config(retries={"mode": "adaptive", "total_max_attempts": attempts})
+            )
+        return self.session.create_client("sso", region_name=region, config=config)
 
     def oidc(self, region: str):
         return self.session.create_client(

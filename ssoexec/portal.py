@@ -5,6 +5,7 @@ there to do it."""
 from __future__ import annotations
 
 import logging
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 from ssoexec import clients, sso_token
 from ssoexec.choices import person_there
@@ -12,11 +13,14 @@ from ssoexec.clients import Aws
 from ssoexec.configure_plan import Assignment
 from ssoexec.errors import LoginRequired, SsoexecError
 from ssoexec.profile import SsoSession
+from ssoexec.progress import Tally
 from ssoexec.sso_token import TokenRefused
 from ssoexec.terminal import printable, shorten
 from ssoexec.token_cache import AccessToken
 
 log = logging.getLogger(__name__)
+ACCOUNTS_PAGE = 100  # accounts a ListAccounts page: the most the portal gives
+WORKERS = 4  # ListAccountRoles calls at once: enough to keep up with the portal's rate limit
 
 
 def list_assignments(session: SsoSession, new_session: bool, aws: Aws) -> list[Assignment]:
@@ -46,26 +50,20 @@ def list_assignments(session: SsoSession, new_session: bool, aws: Aws) -> list[A
 
 
 def fetch_assignments(session: SsoSession, access_token: str, aws: Aws) -> list[Assignment]:
-    """ListAccounts, then ListAccountRoles for each account, every page of both. Raises
-    TokenRefused when the portal answers 401 to the token."""
-    found: set[Assignment] = set()
-    with clients.translate_errors(
-        "listing your accounts and roles (AWS SSO ListAccounts, ListAccountRoles)",
-        denied_hint="ask your administrator to assign you an account in IAM Identity Center",
+    """ListAccounts, then ListAccountRoles for each account (a few at once), every page of
+    both, at the rate the portal allows (see Aws.sso). Raises TokenRefused when the portal
+    answers 401 to the token. A listing that takes a while shows its progress (Tally)."""
+    with (
+        clients.translate_errors(
+            "listing your accounts and roles (AWS SSO ListAccounts, ListAccountRoles)",
+            denied_hint="ask your administrator to assign you an account in IAM Identity Center",
+        ),
+        Tally() as tally,
     ):
-        client = aws.sso(session.region)
+        client = aws.sso(session.region, listing=True)
         try:
-            accounts = _every_item(client, "list_accounts", "accountList", accessToken=access_token)
-            for account in accounts:
-                roles = _every_item(
-                    client,
-                    "list_account_roles",
-                    "roleList",
-                    accessToken=access_token,
-                    accountId=account["accountId"],
-                )
-                name = account.get("accountName") or ""
-                found.update(Assignment(account["accountId"], r["roleName"], name) for r in roles)
+            accounts = _accounts(client, access_token, tally)
+            found = _roles(client, access_token, accounts, tally)
         except client.exceptions.UnauthorizedException:
             raise TokenRefused from None
     log.debug("the portal lists %d account(s), %d role(s)", len(accounts), len(found))
@@ -79,6 +77,49 @@ def fetch_assignments(session: SsoSession, access_token: str, aws: Aws) -> list[
                     "administrator",
                 )
     return sorted(found)
+
+
+def _accounts(client, access_token: str, tally: Tally) -> list[dict]:
+    accounts: list[dict] = []
+    pages = client.get_paginator("list_accounts").paginate(
+        accessToken=access_token, PaginationConfig={"PageSize": ACCOUNTS_PAGE}
+    )
+    for page in pages:
+        accounts.extend(page.get("accountList", []))
+        tally.show(0, len(accounts), 0, all_listed=False)
+    return accounts
+
+
+def _roles(client, access_token: str, accounts: list[dict], tally: Tally) -> set[Assignment]:
+    """Each account's roles, WORKERS accounts at once; the first failure ends the listing."""
+    found: set[Assignment] = set()
+    with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="ssoexec-list") as pool:
+        pending = {
+            pool.submit(
+                _every_item,
+                client,
+                "list_account_roles",
+                "roleList",
+                accessToken=access_token,
+                accountId=account["accountId"],
+            ): account
+            for account in accounts
+        }
+        try:
+            while pending:
+                done, _ = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+                for future in done:
+                    account = pending.pop(future)
+                    name = account.get("accountName") or ""
+                    found.update(
+                        Assignment(account["accountId"], r["roleName"], name)
+                        for r in future.result()
+                    )
+                tally.show(len(accounts) - len(pending), len(accounts), len(found))
+        finally:
+            for future in pending:
+                future.cancel()
+    return found
 
 
 def _every_item(client, operation: str, key: str, **params) -> list[dict]:

@@ -1,5 +1,6 @@
 """What the person sees while a sign-in waits: the browser opened for them, a countdown on
-stderr, and the two ways a waiting sign-in ends badly (denied, expired)."""
+stderr, and the two ways a waiting sign-in ends badly (denied, expired). And the progress of
+a long listing of the portal (Tally)."""
 
 from __future__ import annotations
 
@@ -81,6 +82,39 @@ class Progress:
         elif time.monotonic() - self._last_line >= 60:
             print(text, file=sys.stderr, flush=True)
             self._last_line = time.monotonic()
+
+
+class Tally:
+    """A listing's progress on stderr, one line updated in place: only on a terminal, and
+    only once the listing has taken more than a second. Gone when the listing ends."""
+
+    def __init__(self) -> None:
+        self.live = sys.stderr.isatty()
+        self.start = time.monotonic()
+        self.shown = False
+
+    def __enter__(self) -> Tally:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.shown:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+    def show(self, read: int, accounts: int, roles: int, *, all_listed: bool = True) -> None:
+        """`read` of `accounts` accounts read, `roles` roles found; until `all_listed`, more
+        accounts may come."""
+        elapsed = time.monotonic() - self.start
+        if not self.live or elapsed < 1.0:
+            return
+        more = "" if all_listed else "+"
+        text = (
+            f"ssoexec: listing the portal: {read} of {accounts}{more} accounts read, "
+            f"{roles} role(s) found, {int(elapsed)}s"
+        )
+        sys.stderr.write(f"\r\033[K{text}")
+        sys.stderr.flush()
+        self.shown = True
 
 
 def denied(session: SsoSession, again: str, error: str | None = None) -> SsoexecError:

@@ -33,7 +33,7 @@ import botocore.session
 import pytest
 from botocore.config import Config
 
-from tests.emulator import Account, Emulator
+from tests.emulator import Account, Emulator, organisation
 
 START_URL = "https://d-1234567890.awsapps.com/start"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -766,6 +766,45 @@ def test_assume_role_validation(emu: Emulator) -> None:
 
 
 # --------------------------------------------------------------------------- faults & HTTP
+
+
+def test_rate_limit_answers_the_portals_429_per_api(
+    emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    token = emu.issue_token(start_url=START_URL)["accessToken"]
+    sso = sso_client()
+    emu.rate_limit = 3
+    for _ in range(3):
+        sso.list_accounts(accessToken=token)
+    with pytest.raises(sso.exceptions.TooManyRequestsException) as exc:
+        sso.list_accounts(accessToken=token)
+    assert status_of(exc) == 429
+    assert exc.value.response["Error"]["Message"] == "Too many requests"
+    assert emu.throttled == {"ListAccounts": 1}
+    sso.list_account_roles(accessToken=token, accountId="111111111111")  # its own limit
+    deadline = time.monotonic() + 5  # the second passes: answered again
+    while True:
+        try:
+            sso.list_accounts(accessToken=token)
+            break
+        except sso.exceptions.TooManyRequestsException:
+            assert time.monotonic() < deadline, "still throttled after the second"
+    emu.rate_limit = None
+    for _ in range(10):
+        sso.list_accounts(accessToken=token)
+
+
+def test_organisation_of_any_size(emu: Emulator) -> None:
+    emu.accounts = organisation(250, 3)
+    token = emu.issue_token(start_url=START_URL)["accessToken"]
+    sso = sso_client()
+    pages = sso.get_paginator("list_accounts").paginate(accessToken=token)
+    ids = [a["accountId"] for page in pages for a in page["accountList"]]
+    assert len(ids) == len(set(ids)) == 250
+    assert all(re.fullmatch(r"\d{12}", i) for i in ids)
+    roles = sso.list_account_roles(accessToken=token, accountId=ids[-1])["roleList"]
+    assert [r["roleName"] for r in roles] == ["Role1", "Role2", "Role3"]
 
 
 def test_faults_status_codes(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:

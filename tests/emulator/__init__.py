@@ -7,6 +7,6 @@ with Emulator() as emu:
 from __future__ import annotations
 
 from .core import Emulator
-from .models import DEFAULT_ACCOUNTS, Account
+from .models import DEFAULT_ACCOUNTS, Account, organisation
 
-__all__ = ["DEFAULT_ACCOUNTS", "Account", "Emulator"]
+__all__ = ["DEFAULT_ACCOUNTS", "Account", "Emulator", "organisation"]

@@ -70,6 +70,9 @@ class Emulator:
         self.credential_lifetime: int = 3600
         self.registration_lifetime: int = 7776000
         self.page_size: int | None = None
+        # at most this many calls a second per API (a sliding second); above it, the portal's
+        # 429 TooManyRequestsException (None: no limit)
+        self.rate_limit: float | None = None
         self.device_expires_in: int = 600
         self.device_interval: int = 1
         self.authorize_behavior: str = "approve"
@@ -81,10 +84,12 @@ class Emulator:
         self.max_clock_skew: float | None = None
         # observation
         self.calls: collections.Counter[str] = collections.Counter()
+        self.throttled: collections.Counter[str] = collections.Counter()  # 429s per API
         self.requests: list[dict] = []
         # state
         self._lock = threading.RLock()
         self._faults: dict[str, list[ApiError | str]] = {}
+        self._answered: dict[str, collections.deque[float]] = {}  # per API, for rate_limit
         self._secrets: list[str] = []
         self._clients: dict[str, Client] = {}
         self._devices: dict[str, DeviceAuth] = {}
@@ -192,7 +197,25 @@ class Emulator:
     def take_fault(self, api: str) -> ApiError | str | None:
         with self._lock:
             queue = self._faults.get(api)
-            return queue.pop(0) if queue else None
+            if queue:
+                return queue.pop(0)
+            return self._over_rate(api)
+
+    def _over_rate(self, api: str) -> ApiError | None:
+        """The 429 for a call above rate_limit calls in the last second; only the calls let
+        through count toward the limit."""
+        if not self.rate_limit:
+            return None
+        now = time.monotonic()
+        window = self._answered.setdefault(api, collections.deque())
+        while window and window[0] <= now - 1.0:
+            window.popleft()
+        if len(window) >= self.rate_limit:
+            self.throttled[api] += 1
+            code, message = FAULT_KINDS[429]
+            return ApiError(code, message, status=429)
+        window.append(now)
+        return None
 
     def handle(self, handler: Callable[[Emulator, Request], Any], req: Request) -> Any:
         """Run one protocol handler on the emulator's state, under its lock."""

@@ -22,6 +22,20 @@ DEFAULT_ACCOUNTS = (
 )
 
 
+def organisation(accounts: int, roles: int = 2) -> list[Account]:
+    """A generated organisation: `accounts` accounts (ids 100000000000 on), each with
+    `roles` roles named Role1, Role2, ..."""
+    return [
+        Account(
+            f"{100000000000 + n}",
+            f"Account {n}",
+            f"account{n}@example.com",
+            tuple(f"Role{r + 1}" for r in range(roles)),
+        )
+        for n in range(accounts)
+    ]
+
+
 @dataclass
 class Client:
     """An OIDC client registration."""
