@@ -319,9 +319,24 @@ def credential_process(ctx: typer.Context, profile: SubcommandProfileOption = No
 
 @app.command("list")
 def list_profiles(
+    ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
+    portal: Annotated[
+        bool,
+        typer.Option(
+            "--portal", help="List every account and role the portal offers, and their profiles."
+        ),
+    ] = False,
+    sso_session: SsoSessionOption = None,
 ) -> None:
     """List the profiles: kind, account, role, SSO session, region, token state."""
+    if portal:
+        from ssoexec.portal_listing import list_portal
+
+        list_portal(sso_session, as_json=as_json)
+        return
+    if sso_session is not None:
+        raise _usage(ctx, "--sso-session goes with --portal")
     from ssoexec.listing import list_profiles as show
 
     show(as_json=as_json)
