@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import re
 
-from tests.conftest import CONFIG, START_URL
-from tests.emulator import DEFAULT_ACCOUNTS, Account
+from tests.conftest import CONFIG, SSOEXEC, START_URL, run_in_terminal
+from tests.emulator import DEFAULT_ACCOUNTS, Account, organisation
+from tests.test_configure import Browser
 
 # dev and also-dev (sso_session corp) and old-style (legacy keys, the same start URL) are set
 # up; the profile legacy signs in to another portal, so its 222222222222/ReadOnly is not marked.
@@ -130,3 +131,24 @@ def test_without_a_token_in_ci_it_fails_with_the_sign_in_hint(sandbox):
     lines = assert_one_error(result, 125)
     assert "ssoexec login --sso-session corp" in lines[1], result.stderr
     assert sandbox.emulator.calls["ListAccounts"] == 0
+
+
+def test_a_person_at_a_terminal_is_signed_in_first(sandbox, tmp_path):
+    browser = Browser(sandbox, tmp_path)
+    status, output = run_in_terminal([SSOEXEC, "list", "--portal"], sandbox.env)
+    assert status == 0, output
+    assert "signed in to sso-session 'corp'" in output
+    assert len(browser.urls) == 1
+    assert sandbox.token_path("corp").exists()
+    assert "333333333333  Sandbox       ReadOnly   -" in output
+
+
+def test_a_throttling_portal_is_listed_whole_without_an_error(sandbox):
+    sandbox.emulator.accounts = organisation(40, 2)
+    sandbox.emulator.rate_limit = 20
+    sandbox.login("corp")
+    result = sandbox.run("list", "--portal", "--json", timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    listed = {(i["account"], i["role"]) for i in json.loads(result.stdout)}
+    assert listed == {(a.account_id, r) for a in organisation(40, 2) for r in a.roles}
