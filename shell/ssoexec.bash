@@ -107,7 +107,7 @@ _ssoexec() {
         opts+=" --start-url --sso-region --sso-session --region --profile-template --dry-run"
         opts+=" --update"
         ;;
-    list) opts+=" --json" ;;
+    list) opts+=" --json --portal --sso-session" ;;
     export) opts+=" -p --profile --format" ;;
     credential-process | doctor) opts+=" -p --profile" ;;
     completion)

@@ -83,7 +83,7 @@ complete -c ssoexec -n '__ssoexec_in root command' -a '(__ssoexec_complete_comma
 
 # Subcommand options.
 complete -c ssoexec -n '__ssoexec_in login logout export credential-process doctor' -s p -l profile -x -a '(ssoexec __complete-profiles 2>/dev/null)' -d 'AWS config profile'
-complete -c ssoexec -n '__ssoexec_in login logout configure' -l sso-session -x -a '(ssoexec __complete-profiles --sso-sessions 2>/dev/null)' -d 'SSO session'
+complete -c ssoexec -n '__ssoexec_in login logout configure list' -l sso-session -x -a '(ssoexec __complete-profiles --sso-sessions 2>/dev/null)' -d 'SSO session'
 complete -c ssoexec -n '__ssoexec_in login' -l device-code -d 'Use the device code flow'
 complete -c ssoexec -n '__ssoexec_in login' -l no-browser -d 'Print the URL instead of opening a browser'
 complete -c ssoexec -n '__ssoexec_in logout' -l all -d 'Sign out of every SSO session'
@@ -94,5 +94,6 @@ complete -c ssoexec -n '__ssoexec_in configure' -l profile-template -x -d 'How t
 complete -c ssoexec -n '__ssoexec_in configure' -l dry-run -d 'Print what would be written'
 complete -c ssoexec -n '__ssoexec_in configure' -l update -d 'Update the profiles written before'
 complete -c ssoexec -n '__ssoexec_in list' -l json -d 'JSON output'
+complete -c ssoexec -n '__ssoexec_in list' -l portal -d 'What the portal offers'
 complete -c ssoexec -n '__ssoexec_in export' -l format -x -a 'sh fish powershell json dotenv' -d 'Output format'
 complete -c ssoexec -n '__ssoexec_in completion' -x -a 'bash zsh fish powershell'

@@ -24,7 +24,7 @@ Register-ArgumentCompleter -Native -CommandName 'ssoexec', 'ssoexec.exe' -Script
         'logout'             = '-p', '--profile', '--sso-session', '--all'
         'configure'          = '--start-url', '--sso-region', '--sso-session', '--region',
                                '--profile-template', '--dry-run', '--update'
-        'list'               = @('--json')
+        'list'               = '--json', '--portal', '--sso-session'
         'export'             = '-p', '--profile', '--format'
         'credential-process' = '-p', '--profile'
         'doctor'             = '-p', '--profile'
