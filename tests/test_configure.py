@@ -45,7 +45,7 @@ ADDED = re.compile(r"^# Added by ssoexec configure on \d{4}-\d\d-\d\d$", re.MULT
 def profile_text(name, account, role, region="us-east-1", session=SESSION):
     return (
         f"[profile {name}]\nsso_session = {session}\nsso_account_id = {account}\n"
-        f"sso_role_name = {role}\nregion = {region}\n"
+        f"sso_role_name = {role}\nregion = {region}\nssoexec_managed = true\n"
     )
 
 
@@ -590,7 +590,7 @@ def test_new_text_appends_after_a_last_line_without_newline():
     assert text == (
         "[profile x]\r\nregion = y\r\n\r\n# Added by ssoexec configure on 2026-11-25\r\n"
         "[profile p]\r\nsso_session = s\r\nsso_account_id = 1\r\nsso_role_name = R\r\n"
-        "region = us-east-1\r\n"
+        "region = us-east-1\r\nssoexec_managed = true\r\n"
     )
 
 
