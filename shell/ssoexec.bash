@@ -105,7 +105,7 @@ _ssoexec() {
     logout) opts+=" -p --profile --sso-session --all" ;;
     configure)
         opts+=" --start-url --sso-region --sso-session --region --profile-template --dry-run"
-        opts+=" --update"
+        opts+=" --update --prune"
         ;;
     list) opts+=" --json --portal --sso-session" ;;
     export) opts+=" -p --profile --format" ;;

@@ -93,6 +93,7 @@ complete -c ssoexec -n '__ssoexec_in configure' -l region -x -a '(__ssoexec_regi
 complete -c ssoexec -n '__ssoexec_in configure' -l profile-template -x -d 'How to name each profile'
 complete -c ssoexec -n '__ssoexec_in configure' -l dry-run -d 'Print what would be written'
 complete -c ssoexec -n '__ssoexec_in configure' -l update -d 'Update the profiles written before'
+complete -c ssoexec -n '__ssoexec_in configure' -l prune -d 'Remove the profiles written before whose role is gone'
 complete -c ssoexec -n '__ssoexec_in list' -l json -d 'JSON output'
 complete -c ssoexec -n '__ssoexec_in list' -l portal -d 'What the portal offers'
 complete -c ssoexec -n '__ssoexec_in export' -l format -x -a 'sh fish powershell json dotenv' -d 'Output format'

@@ -23,7 +23,7 @@ Register-ArgumentCompleter -Native -CommandName 'ssoexec', 'ssoexec.exe' -Script
         'login'              = '-p', '--profile', '--sso-session', '--device-code', '--no-browser'
         'logout'             = '-p', '--profile', '--sso-session', '--all'
         'configure'          = '--start-url', '--sso-region', '--sso-session', '--region',
-                               '--profile-template', '--dry-run', '--update'
+                               '--profile-template', '--dry-run', '--update', '--prune'
         'list'               = '--json', '--portal', '--sso-session'
         'export'             = '-p', '--profile', '--format'
         'credential-process' = '-p', '--profile'

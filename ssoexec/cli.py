@@ -375,6 +375,13 @@ def configure(
     update: Annotated[
         bool, typer.Option("--update", help="Also update profiles that already exist.")
     ] = False,
+    prune: Annotated[
+        bool,
+        typer.Option(
+            "--prune",
+            help="Remove the profiles configure wrote whose role the portal no longer lists.",
+        ),
+    ] = False,
 ) -> None:
     """Write an [sso-session] and a profile for every account and role you may use."""
     from ssoexec.configure import configure as run_configure
@@ -389,4 +396,5 @@ def configure(
         dry_run=dry_run,
         update=update,
         ask=ask,
+        prune=prune,
     )

@@ -31,27 +31,47 @@ class Expected:
 
     added: dict[str, dict[str, str]]  # section name -> its keys, appended
     updates: dict[str, dict[str, str]]  # profile name -> keys set in it
+    removed: tuple[str, ...] = ()  # profile names whose section is removed
 
 
-def edits_for(text: str, updates: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
-    """Section name (as in the file) -> keys to set, from profile name -> keys to set."""
+def _profile_headers(text: str) -> dict[str, str]:
+    """Profile name -> the section (as in the file) botocore reads it from: the last one."""
     headers = {}
     for section in scan(split_lines(text)):
         name = profile_of(section.header)
         if name is not None:
             headers[name] = section.header  # the last one wins, as in botocore
+    return headers
+
+
+def edits_for(text: str, updates: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """Section name (as in the file) -> keys to set, from profile name -> keys to set."""
+    headers = _profile_headers(text)
     return {headers[name]: keys for name, keys in updates.items() if name in headers}
 
 
+def removed_for(text: str, names: tuple[str, ...]) -> set[str]:
+    """Section names (as in the file) to remove, from profile names."""
+    headers = _profile_headers(text)
+    return {headers[name] for name in names if name in headers}
+
+
 def new_text(
-    text: str, added: dict[str, dict[str, str]], edits: dict[str, dict[str, str]], *, today: str
+    text: str,
+    added: dict[str, dict[str, str]],
+    edits: dict[str, dict[str, str]],
+    *,
+    today: str,
+    removed: set[str] = frozenset(),
 ) -> str:
-    """`text` with `edits` made (section -> keys) and the `added` sections (section -> keys)
-    appended, all else untouched."""
+    """`text` with `edits` made (section -> keys), the `removed` sections taken out and the
+    `added` sections (section -> keys) appended, all else untouched."""
     newline = "\r\n" if "\r\n" in text else "\n"
     lines = split_lines(text)
     for section in reversed(scan(lines)):
-        if section.header in edits:
+        if section.header in removed:
+            lines[section.start : _removal_end(lines, section)] = []
+        elif section.header in edits:
             body = set_keys(lines[section.start : section.end], edits[section.header], newline)
             lines[section.start : section.end] = body
     text = "".join(lines)
@@ -69,6 +89,19 @@ def new_text(
     for block in blocks:
         added.extend([*([""] if len(added) > 1 else []), *block])
     return text + newline.join(added) + newline
+
+
+def _removal_end(lines: list[str], section: Section) -> int:
+    """Where the removal of a section ends: after its last option line and the blank lines
+    that follow it; comments after its last option (about the next section) stay."""
+    end = section.start + 1
+    for index in range(section.start + 1, section.end):
+        value = lines[index].strip()
+        if value and value[0] not in "#;":
+            end = index + 1
+    while end < section.end and not lines[end].strip():
+        end += 1
+    return end
 
 
 def split_lines(text: str) -> list[str]:
@@ -270,14 +303,20 @@ def check_reads_back(new_file: Path, old_file: Path | None, expected: Expected) 
         new = raw_config_parse(str(new_file))
     except ConfigParseError:
         new = {None: {}}  # fails the check below
-    edits = edits_for(decode(old_file.read_bytes()) if old_file else "", expected.updates)
+    old_text = decode(old_file.read_bytes()) if old_file else ""
+    edits = edits_for(old_text, expected.updates)
+    removed = removed_for(old_text, expected.removed)
     added = expected.added
-    kept = all(new.get(name) == {**values, **edits.get(name, {})} for name, values in old.items())
+    kept = all(
+        new.get(name) == {**values, **edits.get(name, {})}
+        for name, values in old.items()
+        if name not in removed
+    )
     written = all(
         all(new.get(name, {}).get(key) == value for key, value in values.items())
         for name, values in added.items()
     )
-    if not (set(new) == set(old) | set(added) and kept and written):
+    if not (set(new) == (set(old) - removed) | set(added) and kept and written):
         raise SsoexecError(
             "the new AWS config would not read back as planned, so it was not written",
             "please report this, with the output of `ssoexec configure --dry-run`",

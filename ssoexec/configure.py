@@ -23,7 +23,15 @@ from ssoexec import config_file
 from ssoexec.aws_files import config_path
 from ssoexec.clients import Aws
 from ssoexec.configure_input import check_region, check_template, choose_session, settings
-from ssoexec.configure_plan import Plan, build_plan, format_plan, new_sections, summary, updates
+from ssoexec.configure_plan import (
+    Plan,
+    build_plan,
+    format_plan,
+    new_sections,
+    removals,
+    summary,
+    updates,
+)
 from ssoexec.portal import list_assignments
 from ssoexec.profile import load_config
 from ssoexec.terminal import say
@@ -42,6 +50,7 @@ def configure(
     dry_run: bool,
     update: bool,
     ask: Callable[[str], str] | None,
+    prune: bool = False,
 ) -> None:
     """Plan the sections for every account and role, print the plan, and (unless `dry_run`)
     append them to the AWS config. Signs in first if there is no valid token and a person."""
@@ -63,6 +72,7 @@ def configure(
         region=region or session.region,
         template=profile_template,
         update=update,
+        prune=prune,
     )
     if dry_run or not plan.changes_file:
         sys.stdout.write(format_plan(plan))
@@ -78,13 +88,16 @@ def configure(
 
 def _write(path: Path, original: bytes | None, plan: Plan) -> Path | None:
     """The plan into the file's text, written safely; the backup of the old file, if any."""
-    expected = config_file.Expected(added=new_sections(plan), updates=updates(plan))
+    expected = config_file.Expected(
+        added=new_sections(plan), updates=updates(plan), removed=tuple(removals(plan))
+    )
     text = config_file.decode(original or b"")
     new = config_file.new_text(
         text,
         expected.added,
         config_file.edits_for(text, expected.updates),
         today=utcnow().strftime("%Y-%m-%d"),
+        removed=config_file.removed_for(text, expected.removed),
     )
     return config_file.write_config(
         path, original, new.encode("utf-8", "surrogateescape"), expected

@@ -19,6 +19,8 @@ from ssoexec.terminal import printable
 
 FIELDS = ("account_name", "account_id", "role_name", "sso_session")
 OWNED_KEYS = ("sso_session", "sso_account_id", "sso_role_name", "region")
+# Written in every profile configure adds (botocore ignores it): what `--prune` may remove.
+MANAGED_KEY, MANAGED_VALUE = "ssoexec_managed", "true"
 
 
 @dataclass(frozen=True, order=True)
@@ -32,7 +34,7 @@ class Assignment:
 
 @dataclass(frozen=True)
 class Entry:
-    """What happens to one profile: "add", "update" or "keep" (left as it is)."""
+    """What happens to one profile: "add", "update", "keep" (left as it is) or "remove"."""
 
     action: str
     name: str
@@ -56,7 +58,7 @@ class Plan:
 
     @property
     def changes_file(self) -> bool:
-        return self.new_session or any(e.action in ("add", "update") for e in self.entries)
+        return self.new_session or any(e.action != "keep" for e in self.entries)
 
 
 def build_plan(
@@ -68,13 +70,19 @@ def build_plan(
     region: str,
     template: str,
     update: bool,
+    prune: bool = False,
 ) -> Plan:
     """What to add, update and leave alone. A profile of any name that already signs in to the
-    same start URL, account and role is "already there"; new names are made unique."""
+    same start URL, account and role is "already there"; new names are made unique. With
+    `prune`, profiles configure wrote for this sso-session whose account and role the portal no
+    longer lists are removed."""
     profiles = config.get("profiles", {})
-    there = _existing(profiles, config.get("sso_sessions", {}), session.start_url)
+    there = existing_profiles(profiles, config.get("sso_sessions", {}), session.start_url)
     entries, wanted = [], []
-    for assignment in sorted(set(assignments)):
+    assignments = set(assignments)
+    if prune:
+        entries = _vanished(profiles, session.name or "", assignments)
+    for assignment in sorted(assignments):
         names = there.get((assignment.account_id, assignment.role_name))
         if not names:
             wanted.append(assignment)
@@ -92,7 +100,7 @@ def build_plan(
     return Plan(session, new_session, region, tuple(entries))
 
 
-def _existing(profiles: dict, sessions: dict, start_url: str) -> dict[tuple[str, str], list[str]]:
+def existing_profiles(profiles: dict, sessions: dict, start_url: str) -> dict[tuple[str, str], list[str]]:
     """(account id, role) -> the names of the profiles that sign in to it at `start_url`."""
     found: dict[tuple[str, str], list[str]] = {}
     for name, values in sorted(profiles.items()):
@@ -103,6 +111,22 @@ def _existing(profiles: dict, sessions: dict, start_url: str) -> dict[tuple[str,
         key = (str(values.get("sso_account_id", "")), str(values.get("sso_role_name", "")))
         found.setdefault(key, []).append(name)
     return found
+
+
+def _vanished(profiles: dict, session_name: str, assignments: set[Assignment]) -> list[Entry]:
+    """A "remove" entry for each profile configure wrote (it has the managed key) for this
+    sso-session whose account and role are not among `assignments`."""
+    listed = {(a.account_id, a.role_name) for a in assignments}
+    entries = []
+    for name, values in sorted(profiles.items()):
+        if values.get(MANAGED_KEY) != MANAGED_VALUE or values.get("sso_session") != session_name:
+            continue
+        account, role = str(values.get("sso_account_id", "")), str(values.get("sso_role_name", ""))
+        if (account, role) not in listed:
+            entries.append(
+                Entry("remove", name, Assignment(account, role), note="no longer listed")
+            )
+    return entries
 
 
 def _existing_entry(
@@ -231,10 +255,16 @@ def new_sections(plan: Plan) -> dict[str, dict[str, str]]:
         }
     for entry in plan.of("add"):
         values = (session.name, entry.assignment.account_id, entry.assignment.role_name)
-        sections[f"profile {entry.name}"] = dict(
-            zip(OWNED_KEYS, (*values, plan.region), strict=True)
-        )
+        sections[f"profile {entry.name}"] = {
+            **dict(zip(OWNED_KEYS, (*values, plan.region), strict=True)),
+            MANAGED_KEY: MANAGED_VALUE,
+        }
     return sections
+
+
+def removals(plan: Plan) -> list[str]:
+    """The names of the profiles to remove."""
+    return [e.name for e in plan.of("remove")]
 
 
 def updates(plan: Plan) -> dict[str, dict[str, str]]:
@@ -245,10 +275,13 @@ def updates(plan: Plan) -> dict[str, dict[str, str]]:
 def summary(plan: Plan, path: Path, backup: Path | None) -> str:
     """What was done, once the file is written: the line said on stderr."""
     added, updated = len(plan.of("add")), len(plan.of("update"))
+    removed = len(plan.of("remove"))
     parts = [f"[sso-session {plan.session.name}]"] if plan.new_session else []
     parts += [f"{added} profile{'s' * (added != 1)}"] if added else []
     text = f"added {' and '.join(parts)}" if parts else ""
     if updated:
         text += f"{', ' if text else ''}updated {updated} profile{'s' * (updated != 1)}"
+    if removed:
+        text += f"{', ' if text else ''}removed {removed} profile{'s' * (removed != 1)}"
     saved = f" (the old one is saved as {backup})" if backup else ""
     return f"{text} in {path}{saved}"

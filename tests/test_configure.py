@@ -10,6 +10,7 @@ import re
 import resource
 import stat
 import subprocess
+from dataclasses import replace
 
 import pytest
 
@@ -45,7 +46,7 @@ ADDED = re.compile(r"^# Added by ssoexec configure on \d{4}-\d\d-\d\d$", re.MULT
 def profile_text(name, account, role, region="us-east-1", session=SESSION):
     return (
         f"[profile {name}]\nsso_session = {session}\nsso_account_id = {account}\n"
-        f"sso_role_name = {role}\nregion = {region}\n"
+        f"sso_role_name = {role}\nregion = {region}\nssoexec_managed = true\n"
     )
 
 
@@ -299,6 +300,81 @@ def test_dry_run_prints_the_plan_and_changes_nothing(sandbox):
     )
     assert sum(line.startswith("add ") for line in plan) == 5
     assert "dry run" in result.stderr
+
+
+MINE = (  # hand-written, on the same sso-session, for an account that goes away
+    f"\n# my own, on the same session\n[profile mine]\nsso_session = {SESSION}\n"
+    "sso_account_id = 333333333333\nsso_role_name = Developer\n"
+)
+
+
+def test_prune_removes_exactly_the_vanished_profiles_configure_wrote(sandbox):
+    sandbox.config.unlink()
+    sandbox.login(SESSION)
+    assert configure(sandbox, *FLAGS).returncode == 0
+    # the user edits one of ours (its marker stays) and adds one of their own
+    written = sandbox.config.read_text().replace(
+        "sso_role_name = Developer\nregion = us-east-1\n",
+        "sso_role_name = Developer\nregion = eu-west-1\n",
+    )
+    sandbox.write_config(written + MINE)
+    original = sandbox.config.read_bytes()
+    dev, prod, _ = sandbox.emulator.accounts
+    sandbox.emulator.accounts = [replace(dev, roles=("Admin",)), prod]  # a role, an account gone
+
+    before = sandbox.files()
+    dry = configure(sandbox, *FLAGS, "--prune", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert sandbox.files() == before and backups(sandbox) == []
+    removed = {"dev-account-readonly", "sandbox-developer", "sandbox-readonly"}
+    plan = [cells(line) for line in dry.stdout.splitlines()]
+    assert {row[1] for row in plan if row[0] == "remove"} == {f"[profile {n}]" for n in removed}
+    assert "dry run" in dry.stderr
+
+    result = configure(sandbox, *FLAGS, "--prune")
+    assert result.returncode == 0, result.stderr
+    kept = {n: p for n, p in DEFAULT_NAMES.items() if n not in removed}
+    expected = (
+        NEW_SESSION
+        + "".join("\n" + profile_text(name, *pair) for name, pair in kept.items())
+        + MINE
+    )
+    assert undated(sandbox.config.read_text()) == expected
+    [backup] = backups(sandbox)
+    assert (sandbox.aws / backup).read_bytes() == original
+    assert f"removed 3 profiles in {sandbox.config}" in result.stderr
+    assert_works(sandbox, kept)
+
+    again = configure(sandbox, *FLAGS, "--prune")
+    assert again.returncode == 0, again.stderr
+    assert f"nothing to change in {sandbox.config}" in again.stderr
+    assert undated(sandbox.config.read_text()) == expected and backups(sandbox) == [backup]
+
+
+def test_without_prune_vanished_profiles_stay(sandbox):
+    sandbox.config.unlink()
+    sandbox.login(SESSION)
+    assert configure(sandbox, *FLAGS).returncode == 0
+    before = sandbox.files()
+    sandbox.emulator.accounts = sandbox.emulator.accounts[:1]
+    result = configure(sandbox, *FLAGS)
+    assert result.returncode == 0, result.stderr
+    assert sandbox.files() == before
+    assert "remove" not in result.stdout
+
+
+def test_profiles_without_the_marker_are_never_pruned(sandbox):
+    sandbox.config.unlink()
+    sandbox.login(SESSION)
+    assert configure(sandbox, *FLAGS).returncode == 0
+    # as an earlier version wrote them: no ssoexec_managed line
+    sandbox.write_config(sandbox.config.read_text().replace("ssoexec_managed = true\n", ""))
+    before = sandbox.files()
+    sandbox.emulator.accounts = sandbox.emulator.accounts[:1]
+    result = configure(sandbox, *FLAGS, "--prune")
+    assert result.returncode == 0, result.stderr
+    assert sandbox.files() == before
+    assert f"nothing to change in {sandbox.config}" in result.stderr
 
 
 def test_update_changes_only_the_keys_configure_writes(sandbox):
@@ -590,7 +666,7 @@ def test_new_text_appends_after_a_last_line_without_newline():
     assert text == (
         "[profile x]\r\nregion = y\r\n\r\n# Added by ssoexec configure on 2026-11-25\r\n"
         "[profile p]\r\nsso_session = s\r\nsso_account_id = 1\r\nsso_role_name = R\r\n"
-        "region = us-east-1\r\n"
+        "region = us-east-1\r\nssoexec_managed = true\r\n"
     )
 
 
@@ -613,3 +689,28 @@ def test_a_new_file_that_would_not_read_back_as_planned_is_refused(tmp_path, har
     new.write_text(harm(new.read_text()))
     with pytest.raises(SsoexecError, match="would not read back as planned"):
         check_reads_back(new, old, EXPECTED)
+
+
+PRUNED_TEXT = (
+    "; mine\r\n[profile x]\r\nregion = y\r\n\r\n[profile gone]\r\nsso_session = s\r\n"
+    "# inside\r\nsso_account_id = 1\r\n  continued\r\n\r\n# about the next one\r\n"
+    '[profile "z"]\r\nregion = w\r\n\r\n[profile last]\r\nregion = v'
+)
+
+
+def test_new_text_removes_whole_sections_and_keeps_the_rest(tmp_path):
+    removed = {"profile gone", "profile last"}
+    text = new_text(PRUNED_TEXT, {}, {}, today="2026-11-25", removed=removed)
+    assert text == (
+        "; mine\r\n[profile x]\r\nregion = y\r\n\r\n# about the next one\r\n"
+        '[profile "z"]\r\nregion = w\r\n\r\n'
+    )
+    old, new = tmp_path / "old", tmp_path / "new"
+    old.write_bytes(PRUNED_TEXT.encode())
+    new.write_bytes(text.encode())
+    check_reads_back(new, old, Expected(added={}, updates={}, removed=("gone", "last")))
+    with pytest.raises(SsoexecError, match="would not read back as planned"):
+        check_reads_back(new, old, Expected(added={}, updates={}, removed=("gone",)))
+    new.write_bytes(PRUNED_TEXT.encode())  # not removed after all
+    with pytest.raises(SsoexecError, match="would not read back as planned"):
+        check_reads_back(new, old, Expected(added={}, updates={}, removed=("gone", "last")))

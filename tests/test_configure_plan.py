@@ -13,6 +13,7 @@ from ssoexec.configure_plan import (
     format_plan,
     new_sections,
     normalise,
+    removals,
     session_name_for,
     summary,
     unique_names,
@@ -42,7 +43,9 @@ def sso_profile(session, account, role, region="us-east-1"):
     }
 
 
-def plan_for(profiles, assignments, *, new_session=False, region="us-east-1", update=False):
+def plan_for(
+    profiles, assignments, *, new_session=False, region="us-east-1", update=False, prune=False
+):
     return build_plan(
         session=CORP,
         new_session=new_session,
@@ -51,7 +54,12 @@ def plan_for(profiles, assignments, *, new_session=False, region="us-east-1", up
         region=region,
         template=TEMPLATE,
         update=update,
+        prune=prune,
     )
+
+
+def managed(session, account, role):
+    return {**sso_profile(session, account, role), "ssoexec_managed": "true"}
 
 
 def rows(plan):
@@ -80,9 +88,10 @@ def test_an_empty_config_gets_a_profile_per_assignment_in_account_name_order():
         "sso_region": "us-east-1",
         "sso_registration_scopes": "sso:account:access",
     }
-    assert new_sections(plan)["profile prod-account-admin"] == sso_profile(
-        "corp", "222222222222", "Admin"
-    )
+    assert new_sections(plan)["profile prod-account-admin"] == {
+        **sso_profile("corp", "222222222222", "Admin"),
+        "ssoexec_managed": "true",  # what --prune may remove
+    }
 
 
 def test_a_taken_name_gets_the_account_id_and_a_note():
@@ -251,3 +260,55 @@ def test_a_template_that_normalises_to_nothing_falls_back_to_account_and_role():
         update=False,
     )
     assert [e.name for e in plan.entries] == ["1-admin"]
+
+
+# --prune
+
+
+PRUNE_PROFILES = {
+    "gone": managed("corp", "333333333333", "Admin"),  # written by configure, no longer listed
+    "gone-role": managed("corp", "111111111111", "Retired"),
+    "dev-account-admin": managed("corp", "111111111111", "Admin"),  # still listed
+    "mine": sso_profile("corp", "444444444444", "Admin"),  # the user's own, same session
+    "old": sso_profile("corp", "555555555555", "Admin"),  # an earlier version's: no key
+    "other-session": managed("other", "666666666666", "Admin"),  # another session's
+    "not-true": {**sso_profile("corp", "777777777777", "Admin"), "ssoexec_managed": "no"},
+}
+
+
+def test_prune_removes_only_managed_profiles_of_this_session_no_longer_listed():
+    plan = plan_for(PRUNE_PROFILES, [DEV_ADMIN], prune=True)
+    assert [
+        (e.name, e.assignment.account_id, e.assignment.role_name) for e in plan.of("remove")
+    ] == [
+        ("gone-role", "111111111111", "Retired"),
+        ("gone", "333333333333", "Admin"),
+    ]
+    assert [e.name for e in plan.of("keep")] == ["dev-account-admin"]
+    assert plan.changes_file
+    assert removals(plan) == ["gone-role", "gone"]
+    shown = format_plan(plan).splitlines()
+    assert [line.split()[:3] for line in shown if line.startswith("remove")] == [
+        ["remove", "[profile", "gone-role]"],
+        ["remove", "[profile", "gone]"],
+    ]
+    assert all("no longer listed" in line for line in shown if line.startswith("remove"))
+    assert summary(plan, Path("/c"), None) == "removed 2 profiles in /c"
+
+
+def test_without_prune_nothing_is_removed():
+    plan = plan_for(PRUNE_PROFILES, [DEV_ADMIN])
+    assert plan.of("remove") == [] and not plan.changes_file
+
+
+def test_prune_with_everything_listed_changes_nothing():
+    listed = [DEV_ADMIN, Assignment("333333333333", "Admin"), Assignment("111111111111", "Retired")]
+    plan = plan_for(PRUNE_PROFILES, listed, prune=True)
+    assert plan.of("remove") == [] and not plan.changes_file
+
+
+def test_summary_names_additions_and_removals():
+    plan = plan_for({"gone": managed("corp", "333333333333", "Admin")}, [DEV_ADMIN], prune=True)
+    assert summary(plan, Path("/c"), Path("/c.bak")) == (
+        "added 1 profile, removed 1 profile in /c (the old one is saved as /c.bak)"
+    )
