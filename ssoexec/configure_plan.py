@@ -100,7 +100,9 @@ def build_plan(
     return Plan(session, new_session, region, tuple(entries))
 
 
-def existing_profiles(profiles: dict, sessions: dict, start_url: str) -> dict[tuple[str, str], list[str]]:
+def existing_profiles(
+    profiles: dict, sessions: dict, start_url: str
+) -> dict[tuple[str, str], list[str]]:
     """(account id, role) -> the names of the profiles that sign in to it at `start_url`."""
     found: dict[tuple[str, str], list[str]] = {}
     for name, values in sorted(profiles.items()):

@@ -14,8 +14,7 @@ from dataclasses import asdict, dataclass
 
 from ssoexec.aws_files import config_path
 from ssoexec.clients import Aws
-from ssoexec.configure_plan import Assignment
-from ssoexec.configure_plan import existing_profiles
+from ssoexec.configure_plan import Assignment, existing_profiles
 from ssoexec.errors import EXIT_USAGE, ConfigError, SsoexecError
 from ssoexec.portal import list_assignments
 from ssoexec.profile import SsoSession, load_config, load_sso_session
