@@ -63,10 +63,7 @@ def list_profiles(*, as_json: bool) -> None:
     rows = profile_rows()
     if not rows:
         say(f"no profiles in {config_path()} (`ssoexec configure` writes them)")
-    if as_json:
-        sys.stdout.write(json.dumps([asdict(row) for row in rows], indent=2) + "\n")
-    else:
-        sys.stdout.write(table(rows))
+    write_rows(rows, table(rows), as_json=as_json)
 
 
 def profile_rows(config: dict | None = None) -> list[Row]:
@@ -167,9 +164,22 @@ def table(rows: list[Row]) -> str:
         if row.error is not None:
             line[-1] = f"error: {printable(row.error)}"
         cells.append(line)
-    widths = [max(len(line[i]) for line in cells) for i in range(len(COLUMNS) - 1)]
+    return aligned(cells)
+
+
+def aligned(cells: list[list[str]]) -> str:
+    """Rows of cells as text columns two spaces apart; the last column is not padded."""
+    widths = [max(len(line[i]) for line in cells) for i in range(len(cells[0]) - 1)]
     lines = (
         "  ".join([*(c.ljust(w) for c, w in zip(line[:-1], widths, strict=True)), line[-1]])
         for line in cells
     )
     return "".join(line.rstrip() + "\n" for line in lines)
+
+
+def write_rows(rows: list, text: str, *, as_json: bool) -> None:
+    """`rows` as one JSON list on stdout with `as_json`, else `text` (their table)."""
+    if as_json:
+        sys.stdout.write(json.dumps([asdict(row) for row in rows], indent=2) + "\n")
+    else:
+        sys.stdout.write(text)

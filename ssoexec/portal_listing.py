@@ -8,14 +8,13 @@ the table prints them only through `printable`.
 
 from __future__ import annotations
 
-import json
-import sys
 from dataclasses import asdict, dataclass
 
 from ssoexec.aws_files import config_path
 from ssoexec.clients import Aws
 from ssoexec.configure_plan import Assignment, existing_profiles
 from ssoexec.errors import EXIT_USAGE, ConfigError, SsoexecError
+from ssoexec.listing import aligned, write_rows
 from ssoexec.portal import list_assignments
 from ssoexec.profile import SsoSession, load_config, load_sso_session
 from ssoexec.terminal import printable, say, shorten
@@ -42,10 +41,7 @@ def list_portal(sso_session: str | None, *, as_json: bool) -> None:
     rows = portal_rows(list_assignments(session, False, aws), config, session)
     if not rows:
         say(f"the portal of sso-session {session.name} lists no account or role")
-    if as_json:
-        sys.stdout.write(json.dumps([asdict(row) for row in rows], indent=2) + "\n")
-    else:
-        sys.stdout.write(table(rows))
+    write_rows(rows, table(rows), as_json=as_json)
 
 
 def choose_session(config: dict, name: str | None) -> SsoSession:
@@ -93,9 +89,4 @@ def table(rows: list[PortalRow]) -> str:
         values = asdict(row)
         line = [printable(values[key]) or "-" for _, key in COLUMNS]
         cells.append([*line, printable(", ".join(row.profiles)) or "-"])
-    widths = [max(len(line[i]) for line in cells) for i in range(len(COLUMNS))]
-    lines = (
-        "  ".join([*(c.ljust(w) for c, w in zip(line[:-1], widths, strict=True)), line[-1]])
-        for line in cells
-    )
-    return "".join(line.rstrip() + "\n" for line in lines)
+    return aligned(cells)

@@ -12,7 +12,7 @@ import pytest
 
 from ssoexec.login import is_wsl
 from tests.conftest import CONFIG, PROBE, PYTHON, SSOEXEC, run_in_terminal
-from tests.test_login_e2e import Browser, read_until, start, wait_for
+from tests.test_login_e2e import Browser, read_until, sign_in_over_ssh, start, wait_for
 
 DEVICE_DEFAULT = CONFIG.replace(
     "sso_registration_scopes = sso:account:access\n",
@@ -231,10 +231,5 @@ def test_wsl_device_code_default_opens_the_device_page_in_windows(device_default
 
 def test_wsl_over_ssh_opens_no_windows_browser(sandbox, tmp_path):
     windows = WindowsBrowser(sandbox, tmp_path, "wslview")
-    sandbox.env.update(SSH_CONNECTION="10.0.0.1 5555 10.0.0.2 22")
-    child = start(sandbox, "login", "-p", "dev")
-    said = read_until(child.stderr, "shows the code")
-    assert "with a device code" in said
-    sandbox.emulator.approve_device(re.search(r"code ([A-Z]{4}-[A-Z]{4})", said).group(1))
-    assert child.wait(timeout=30) == 0
+    sign_in_over_ssh(sandbox)
     assert windows.launched == []

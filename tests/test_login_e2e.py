@@ -349,13 +349,18 @@ def test_a_sign_in_killed_midway_does_not_block_the_next(sandbox, browser):
     assert sandbox.token_path("corp").exists()
 
 
-def test_ssh_session_signs_in_with_a_device_code(sandbox, tmp_path):
+def sign_in_over_ssh(sandbox):
+    """`ssoexec login -p dev` from an SSH session: it must use a device code; approved."""
     sandbox.env.update(SSH_CONNECTION="10.0.0.1 5555 10.0.0.2 22")
     child = start(sandbox, "login", "-p", "dev")
     said = read_until(child.stderr, "shows the code")
     assert "with a device code" in said
     sandbox.emulator.approve_device(re.search(r"code ([A-Z]{4}-[A-Z]{4})", said).group(1))
     assert child.wait(timeout=30) == 0
+
+
+def test_ssh_session_signs_in_with_a_device_code(sandbox, tmp_path):
+    sign_in_over_ssh(sandbox)
     assert sandbox.emulator.calls["Authorize"] == 0
 
 
