@@ -14,6 +14,7 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from ssoexec.direct import DirectTarget, no_access
 from ssoexec.environment import RoleCredentials
 from ssoexec.errors import AwsCallError, ConfigError, SsoexecError
 from ssoexec.profile import BotocoreProfile, Profile, RoleChainProfile, SsoProfile
@@ -27,6 +28,8 @@ from ssoexec.timestamps import format_timestamp, from_epoch, utcnow
 
 log = logging.getLogger(__name__)
 
+# The portal's answers for an account or role not assigned to you (403).
+_NO_ACCESS = ("ForbiddenException", "AccessDeniedException")
 # Clock differences below this are not worth mentioning.
 _SKEW_TOLERANCE = timedelta(minutes=5)
 
@@ -67,7 +70,7 @@ def fetch_sso_credentials(
         profile.session,
         aws,
         lambda token: _get_role_credentials(profile, token, aws),
-        profile_name=profile.name,
+        profile_name=None if profile.direct else profile.name,  # direct: login --sso-session
         login=login,
     )
 
@@ -95,6 +98,13 @@ def _get_role_credentials(profile: SsoProfile, token: AccessToken, aws: Aws) -> 
             )
         except client.exceptions.UnauthorizedException:
             raise TokenRefused from None
+        except client.exceptions.ClientError as error:
+            if profile.direct and error.response.get("Error", {}).get("Code") in _NO_ACCESS:
+                target = DirectTarget(
+                    profile.session.name or "", profile.account_id, profile.role_name
+                )
+                raise no_access(target) from None
+            raise
     role = response["roleCredentials"]
     credentials = RoleCredentials(
         access_key_id=role["accessKeyId"],

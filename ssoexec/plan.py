@@ -3,8 +3,9 @@
 Inside an ssoexec child for the same profile a nested run reuses what it was given: the
 --server endpoint (fresh for as long as the outer run lasts), else the credentials, while they
 have time left. Otherwise the credentials are fetched, or served by --server. The region is
---region, else an inherited AWS_REGION / AWS_DEFAULT_REGION, else the profile's; a run that
-reuses takes none from the profile (the outer run chose it). `child_env` then builds the §5
+--region, else an inherited AWS_REGION / AWS_DEFAULT_REGION, else the profile's (for a role
+named with --sso-session/--account, the session's sso_region); a run that reuses takes none
+from the profile (the outer run chose it). `child_env` then builds the §5
 environment for whichever was chosen, and `difference` says what it sets and removes.
 """
 
@@ -14,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ssoexec import environment as envvars
+from ssoexec.direct import DirectTarget
 from ssoexec.environment import RoleCredentials
 from ssoexec.regions import check_region
 
@@ -22,29 +24,38 @@ REUSE_CREDENTIALS = "reuse the inherited credentials"
 SERVE = "serve"
 FETCH = "fetch"
 PROFILE_REGION = "the profile's region"
+SESSION_REGION = "the sso-session's sso_region"  # a DirectTarget's: it has no profile
 
 
 @dataclass(frozen=True)
 class Region:
     name: str | None
-    source: str | None  # "--region", "AWS_REGION", "AWS_DEFAULT_REGION", PROFILE_REGION or None
+    source: str | None  # "--region", "AWS_REGION", "AWS_DEFAULT_REGION", PROFILE_REGION,
+    # SESSION_REGION or None
 
 
 @dataclass(frozen=True)
 class RunPlan:
-    profile_name: str
+    profile_name: str  # a DirectTarget's name (<session>/<account>/<role>) for a target
     action: str  # REUSE_ENDPOINT, REUSE_CREDENTIALS, SERVE or FETCH
     region_option: str | None = None
     inherited_credentials: RoleCredentials | None = field(default=None, repr=False)
     inherited_endpoint: tuple[str, str] | None = field(default=None, repr=False)  # (uri, token)
+    target: DirectTarget | None = None  # --sso-session/--account/--role instead of a profile
 
     @property
     def reuses(self) -> bool:
         return self.action in (REUSE_ENDPOINT, REUSE_CREDENTIALS)
 
     def region(self, parent: Mapping[str, str], profile_region: str | None = None) -> Region:
-        """Where the child's region comes from; the profile counts only when not reusing."""
-        return choose_region(self.region_option, parent, None if self.reuses else profile_region)
+        """Where the child's region comes from; the profile (a target's sso-session) counts
+        only when not reusing."""
+        return choose_region(
+            self.region_option,
+            parent,
+            None if self.reuses else profile_region,
+            SESSION_REGION if self.target is not None else PROFILE_REGION,
+        )
 
 
 def plan_run(
@@ -54,33 +65,51 @@ def plan_run(
     region: str | None,
     server: bool,
     share_endpoint: bool = True,
+    target: DirectTarget | None = None,
 ) -> RunPlan:
-    """What a run for `profile_name` does in the environment `parent`.
+    """What a run for `profile_name` (or for `target`, which then names the run) does in the
+    environment `parent`.
 
     `share_endpoint` False: the caller needs credentials themselves (export), so an inherited
     endpoint is no use to it.
     """
+    if target is not None:
+        profile_name = target.inherited_name(parent, envvars.SSOEXEC_PROFILE)
+        if target.role is None and profile_name == target.name:  # no role, none taken outside
+            return RunPlan(profile_name, SERVE if server else FETCH, region, target=target)
     endpoint = envvars.inherited_server(parent, profile_name) if share_endpoint else None
     if endpoint is not None:
-        return RunPlan(profile_name, REUSE_ENDPOINT, region, inherited_endpoint=endpoint)
+        return RunPlan(
+            profile_name, REUSE_ENDPOINT, region, inherited_endpoint=endpoint, target=target
+        )
     if server:
-        return RunPlan(profile_name, SERVE, region)
+        return RunPlan(profile_name, SERVE, region, target=target)
     credentials = envvars.inherited_credentials(parent, profile_name)
     if credentials is not None:
-        return RunPlan(profile_name, REUSE_CREDENTIALS, region, inherited_credentials=credentials)
-    return RunPlan(profile_name, FETCH, region)
+        return RunPlan(
+            profile_name,
+            REUSE_CREDENTIALS,
+            region,
+            inherited_credentials=credentials,
+            target=target,
+        )
+    return RunPlan(profile_name, FETCH, region, target=target)
 
 
 def choose_region(
-    explicit: str | None, parent: Mapping[str, str], profile_region: str | None
+    explicit: str | None,
+    parent: Mapping[str, str],
+    profile_region: str | None,
+    profile_source: str = PROFILE_REGION,
 ) -> Region:
-    """--region, else an inherited AWS_REGION / AWS_DEFAULT_REGION, else the profile's.
-    Whichever is used must be a region name: it reaches the command and AWS host names."""
+    """--region, else an inherited AWS_REGION / AWS_DEFAULT_REGION, else the profile's (from
+    `profile_source`). Whichever is used must be a region name: it reaches the command and
+    AWS host names."""
     for name, source in (
         (explicit, "--region"),
         (parent.get(envvars.REGION), envvars.REGION),
         (parent.get(envvars.DEFAULT_REGION), envvars.DEFAULT_REGION),
-        (profile_region, PROFILE_REGION),
+        (profile_region, profile_source),
     ):
         if name:
             check_region(name, source)

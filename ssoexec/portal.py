@@ -79,6 +79,33 @@ def fetch_assignments(session: SsoSession, access_token: str, aws: Aws) -> list[
     return sorted(found)
 
 
+def fetch_account_roles(
+    session: SsoSession, access_token: str, account_id: str, aws: Aws
+) -> list[str]:
+    """The roles the portal offers in one account (ListAccountRoles, every page), sorted; none
+    when it offers none or refuses the account (403). Raises TokenRefused on a 401."""
+    with clients.translate_errors(
+        f"listing your roles in account {account_id} (AWS SSO ListAccountRoles)",
+        denied_hint="ask your administrator to assign you a role in that account",
+    ):
+        client = aws.sso(session.region, listing=True)
+        try:
+            roles = _every_item(
+                client,
+                "list_account_roles",
+                "roleList",
+                accessToken=access_token,
+                accountId=account_id,
+            )
+        except client.exceptions.UnauthorizedException:
+            raise TokenRefused from None
+        except client.exceptions.ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ForbiddenException":
+                return []
+            raise
+    return sorted({str(role.get("roleName", "")) for role in roles} - {""})
+
+
 def _accounts(client, access_token: str, tally: Tally) -> list[dict]:
     accounts: list[dict] = []
     pages = client.get_paginator("list_accounts").paginate(

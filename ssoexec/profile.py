@@ -68,6 +68,9 @@ class SsoProfile:
     account_id: str
     role_name: str
     region: str | None = None
+    # Named with --sso-session/--account/--role, not in the config: `name` is then
+    # <session>/<account>/<role> (direct.DirectTarget's), and no `-p` can name it.
+    direct: bool = False
 
     @property
     def kind(self) -> str:
@@ -399,13 +402,7 @@ def load_sso_session(name: str, config: dict) -> SsoSession:
     """An [sso-session NAME] section of `config` (load_config's)."""
     sessions = config.get("sso_sessions", {})
     if name not in sessions:
-        close = difflib.get_close_matches(name, list(sessions), n=1)
-        raise ConfigError(
-            f"sso-session {_q(name)} is not in {config_path()}",
-            f"did you mean {_q(close[0])}?"
-            if close
-            else f"add an [sso-session {shorten(name)}] section with sso_start_url and sso_region",
-        )
+        raise _unknown_session(name, sessions)
     values = sessions[name]
     missing = [key for key in ("sso_start_url", "sso_region") if not values.get(key)]
     if missing:
@@ -420,3 +417,20 @@ def load_sso_session(name: str, config: dict) -> SsoSession:
         scopes=_scopes(values.get("sso_registration_scopes")),
         device_code=_device_code(name, values),
     )
+
+
+def _unknown_session(name: str, sessions: dict) -> ConfigError:
+    close = difflib.get_close_matches(name, list(sessions), n=1)
+    if close:
+        hint = f"did you mean {_q(close[0])}? (`ssoexec list` shows each profile's sso-session)"
+    elif sessions:
+        hint = (
+            f"the config has {', '.join(_q(s) for s in sorted(sessions)[:10])}; "
+            f"`ssoexec configure --sso-session {shorten(name)}` writes a new one"
+        )
+    else:
+        hint = (
+            "`ssoexec configure` writes an [sso-session] (or add one with sso_start_url "
+            "and sso_region)"
+        )
+    return ConfigError(f"sso-session {_q(name)} is not in {config_path()}", hint)

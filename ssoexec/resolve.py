@@ -1,6 +1,10 @@
 """A run's plan -> the credentials and region the command gets: the inherited ones, or the
 profile's, fetched (signing in first when needed and a person is there to do it).
 
+A role named with --sso-session/--account[/--role] (plan.target) becomes an SSO profile of that
+[sso-session], so its token, refresh, lock and sign-in are the ones its profiles use; with no
+--role, the account's only role, as the portal lists it.
+
 Shared by the plain run, --server, export and credential-process. botocore is loaded only when
 the credentials must be fetched: a nested run that reuses inherited ones never loads it.
 """
@@ -9,14 +13,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ssoexec.choices import person_there
 from ssoexec.credentials import RoleCredentials, fetch_credentials
+from ssoexec.direct import DirectTarget, ambiguous, is_role_name, no_access
+from ssoexec.errors import AwsCallError
 from ssoexec.plan import Region, RunPlan
-from ssoexec.profile import SsoSession, load_config, load_profile
-from ssoexec.sso_token import Login
+from ssoexec.profile import (
+    Profile,
+    SsoProfile,
+    SsoSession,
+    load_config,
+    load_profile,
+    load_sso_session,
+)
+from ssoexec.sso_token import Login, with_valid_token
+from ssoexec.terminal import shorten
 from ssoexec.token_cache import AccessToken
 
 if TYPE_CHECKING:
@@ -27,6 +41,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Resolved:
+    plan: RunPlan  # the plan, naming the role it found for a target given no --role
     credentials: RoleCredentials
     region: Region
     refetch: Callable[[], RoleCredentials] | None = None  # for --server: never signs in or asks
@@ -40,28 +55,71 @@ def resolve(plan: RunPlan, parent: Mapping[str, str], *, login: str = "auto") ->
     """
     if plan.inherited_credentials is not None:
         log.debug("reusing the credentials this ssoexec child was given for %s", plan.profile_name)
-        return Resolved(plan.inherited_credentials, plan.region(parent))
+        return Resolved(plan, plan.inherited_credentials, plan.region(parent))
     from ssoexec.clients import Aws  # botocore: only when the credentials are fetched
 
-    aws = Aws(plan.profile_name)
-    profile = load_profile(plan.profile_name, load_config(aws))
+    if plan.target is None:
+        aws = Aws(plan.profile_name)
+        sign_in = _sign_in_if_possible(login, plan.profile_name, aws)
+        profile: Profile = load_profile(plan.profile_name, load_config(aws))
+        region = plan.region(parent, profile.region)
+    else:
+        aws = Aws()  # no profile: AWS_PROFILE names none of this
+        sign_in = _sign_in_if_possible(login, None, aws)
+        profile = _target_profile(plan.target, load_config(aws), aws, sign_in)
+        plan = replace(plan, profile_name=profile.name)
+        region = plan.region(parent, profile.session.region)
     log.debug("profile %s", profile)
-    region = plan.region(parent, profile.region)
     log.debug("region %s, from %s", region.name, region.source)
     credentials = fetch_credentials(
-        profile,
-        aws,
-        region=region.name,
-        login=_sign_in_if_possible(login, plan.profile_name, aws),
-        ask_mfa=login == "auto",
+        profile, aws, region=region.name, login=sign_in, ask_mfa=login == "auto"
     )
     log.debug("credentials %s", credentials)
     # Later fetches never sign in or ask for an MFA code: the command owns the terminal by then.
     refetch = lambda: fetch_credentials(profile, aws, region=region.name, ask_mfa=False)  # noqa: E731
-    return Resolved(credentials, region, refetch)
+    return Resolved(plan, credentials, region, refetch)
 
 
-def _sign_in_if_possible(mode: str, profile_name: str, aws: Aws) -> Login | None:
+def _target_profile(
+    target: DirectTarget, config: dict, aws: Aws, sign_in: Login | None
+) -> SsoProfile:
+    """The SSO profile a DirectTarget stands for: its [sso-session], its account, and its role
+    (with no --role, the only one the portal lists for that account)."""
+    session = load_sso_session(target.session, config)
+    role = target.role or _only_role(target, session, aws, sign_in)
+    return SsoProfile(
+        name=target.with_role(role).name,
+        session=session,
+        account_id=target.account_id,
+        role_name=role,
+        direct=True,
+    )
+
+
+def _only_role(target: DirectTarget, session: SsoSession, aws: Aws, sign_in: Login | None) -> str:
+    from ssoexec.portal import fetch_account_roles  # the portal's listing: only without --role
+
+    roles = with_valid_token(
+        session,
+        aws,
+        lambda token: fetch_account_roles(session, token.access_token, target.account_id, aws),
+        login=sign_in,
+    )
+    log.debug("the portal lists %d role(s) in account %s", len(roles), target.account_id)
+    if not roles:
+        raise no_access(target)
+    if len(roles) > 1:
+        raise ambiguous(target, roles)
+    if not is_role_name(roles[0]):
+        raise AwsCallError(
+            f"AWS SSO listed the role {shorten(roles[0])!r} in account {target.account_id}, "
+            "which is not a role name",
+            "check AWS_ENDPOINT_URL_SSO, or give --role",
+        )
+    return roles[0]
+
+
+def _sign_in_if_possible(mode: str, profile_name: str | None, aws: Aws) -> Login | None:
     if mode != "auto" or not person_there():
         return None
 

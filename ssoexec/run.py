@@ -10,11 +10,14 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from ssoexec import process
 from ssoexec.errors import EXIT_NOT_FOUND, CommandError
 from ssoexec.plan import SERVE, RunPlan, child_env, difference, plan_run
+
+if TYPE_CHECKING:
+    from ssoexec.direct import DirectTarget
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +29,11 @@ def run(
     region: str | None,
     login: str = "auto",
     server: bool = False,
+    target: DirectTarget | None = None,
 ) -> NoReturn:
-    """Resolve the profile's credentials and exec `command` (the user's shell if empty);
-    with `server`, run it as a child fed by a refreshing credentials endpoint instead."""
+    """Resolve the profile's credentials (`target`'s instead, if given) and exec `command`
+    (the user's shell if empty); with `server`, run it as a child fed by a refreshing
+    credentials endpoint instead."""
     if not command:
         command = [user_shell()]
     if not command[0]:  # as env(1): `env ''` is "No such file or directory", exit 127
@@ -37,7 +42,9 @@ def run(
             "give the program to run after `--`",
             exit_code=EXIT_NOT_FOUND,
         )
-    plan = plan_run(os.environ, profile_name=profile_name, region=region, server=server)
+    plan = plan_run(
+        os.environ, profile_name=profile_name, region=region, server=server, target=target
+    )
     log.debug("plan: %s", plan.action)
     if plan.action == SERVE:
         sys.exit(serve(command, plan, login=login))
@@ -50,7 +57,7 @@ def run(
 
         resolved = resolve(plan, os.environ, login=login)
         env = child_env(
-            plan, os.environ, region=resolved.region.name, credentials=resolved.credentials
+            resolved.plan, os.environ, region=resolved.region.name, credentials=resolved.credentials
         )
     if log.isEnabledFor(logging.DEBUG):
         changed, removed = difference(os.environ, env)
@@ -71,7 +78,10 @@ def serve(command: list[str], plan: RunPlan, *, login: str) -> int:
     server = CredentialServer(resolved.refetch, resolved.credentials).start()
     try:
         env = child_env(
-            plan, os.environ, region=resolved.region.name, endpoint=(server.uri, server.token)
+            resolved.plan,
+            os.environ,
+            region=resolved.region.name,
+            endpoint=(server.uri, server.token),
         )
         log.debug("serving credentials at %s for %r", server.uri, command)
         return process.supervise(command, env)
