@@ -24,6 +24,7 @@ from ssoexec.terminal import say
 
 if TYPE_CHECKING:
     from ssoexec.clients import Aws
+    from ssoexec.direct import DirectTarget
     from ssoexec.profile import SsoSession
 
 
@@ -59,6 +60,7 @@ class Options:
     profile: str
     region: str | None
     login: str
+    target: DirectTarget | None = None  # --sso-session/--account/--role instead of -p
 
 
 class LoginMode(str, Enum):
@@ -104,6 +106,51 @@ SubcommandProfileOption = Annotated[
 ]
 
 
+# The role named directly, without a profile: the run form, export and credential-process
+# take these three, and `target_for` turns them into a DirectTarget (see direct.py).
+TargetSessionOption = Annotated[
+    str | None,
+    typer.Option(
+        "--sso-session",
+        callback=_not_empty,
+        help="Without a profile: the [sso-session NAME] to sign in with (with --account).",
+    ),
+]
+AccountOption = Annotated[
+    str | None,
+    typer.Option(
+        "--account",
+        callback=_not_empty,
+        help="Without a profile: the account id (12 digits), with --sso-session.",
+    ),
+]
+RoleOption = Annotated[
+    str | None,
+    typer.Option(
+        "--role",
+        callback=_not_empty,
+        help="Without a profile: the role (permission set) in --account; "
+        "[default: the account's only role]",
+    ),
+]
+# Subcommands that take the three: everything else refuses them before its name.
+_TARGET_SUBCOMMANDS = ("export", "credential-process")
+
+
+def target_for(
+    ctx: typer.Context, sso_session: str | None, account: str | None, role: str | None
+) -> DirectTarget | None:
+    """The DirectTarget a command's --sso-session/--account/--role name, or None; -p on the
+    same command line with them is a usage error (AWS_PROFILE is not)."""
+    from ssoexec.direct import target_from_options
+
+    source = ctx.get_parameter_source("profile")  # click's ParameterSource, as typer bundles it
+    given = source is not None and source.name == "COMMANDLINE"
+    return target_from_options(
+        profile_given=given, sso_session=sso_session, account=account, role=role
+    )
+
+
 @app.callback(invoke_without_command=True)
 def root(
     ctx: typer.Context,
@@ -135,15 +182,27 @@ def root(
         bool,
         typer.Option("--version", callback=_show_version, is_eager=True, help="Show the version."),
     ] = False,
+    sso_session: TargetSessionOption = None,
+    account: AccountOption = None,
+    role: RoleOption = None,
 ) -> None:
     if debug:
         from ssoexec.debug import enable_debug
 
         enable_debug()
+    named = ctx.invoked_subcommand
+    if named not in (None, *_TARGET_SUBCOMMANDS) and (sso_session or account or role):
+        raise _usage(
+            ctx,
+            f"--sso-session, --account and --role before `{named}` belong to the run form; "
+            f"give `{named}` its own options after its name",
+        )
+    target = target_for(ctx, sso_session, account, role)
     ctx.obj = Options(
         profile=choices.profile_name(profile),
         region=region,
         login=choices.login_mode(login.value if login else None),
+        target=target,
     )
     if ctx.invoked_subcommand is None:
         from ssoexec.run import run
@@ -154,6 +213,7 @@ def root(
             region=ctx.obj.region,
             login=ctx.obj.login,
             server=server or choices.server_mode(),
+            target=target,
         )
 
 
@@ -300,21 +360,50 @@ def export(
     fmt: Annotated[
         ExportFormat, typer.Option("--format", help="Shell or file format to print.")
     ] = ExportFormat.sh,
+    sso_session: TargetSessionOption = None,
+    account: AccountOption = None,
+    role: RoleOption = None,
 ) -> None:
     """Print the credentials for eval in a shell, or as JSON or dotenv."""
     from ssoexec.export import export_credentials
 
     export_credentials(
-        profile or ctx.obj.profile, region=ctx.obj.region, fmt=fmt.value, login=ctx.obj.login
+        profile or ctx.obj.profile,
+        region=ctx.obj.region,
+        fmt=fmt.value,
+        login=ctx.obj.login,
+        target=_subcommand_target(ctx, profile, sso_session, account, role),
     )
 
 
 @app.command("credential-process")
-def credential_process(ctx: typer.Context, profile: SubcommandProfileOption = None) -> None:
+def credential_process(
+    ctx: typer.Context,
+    profile: SubcommandProfileOption = None,
+    sso_session: TargetSessionOption = None,
+    account: AccountOption = None,
+    role: RoleOption = None,
+) -> None:
     """Print credentials as `credential_process = ssoexec credential-process -p P` wants."""
     from ssoexec.export import credential_process as print_process_json
 
-    print_process_json(profile or ctx.obj.profile, region=ctx.obj.region)
+    print_process_json(
+        profile or ctx.obj.profile,
+        region=ctx.obj.region,
+        target=_subcommand_target(ctx, profile, sso_session, account, role),
+    )
+
+
+def _subcommand_target(
+    ctx: typer.Context,
+    profile: str | None,
+    sso_session: str | None,
+    account: str | None,
+    role: str | None,
+) -> DirectTarget | None:
+    """The subcommand's own -p or target, else the one given before its name."""
+    own = target_for(ctx, sso_session, account, role)
+    return own if own is not None or profile is not None else ctx.obj.target
 
 
 @app.command("list")

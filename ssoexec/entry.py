@@ -20,7 +20,15 @@ SUBCOMMANDS = frozenset(
     {"completion", "configure", "credential-process", "doctor", "export", "list", "login", "logout"}
 )
 COMPLETE_PROFILES = "__complete-profiles"  # asked by the shell completion scripts
-_VALUE_OPTIONS = {"-p": "profile", "--profile": "profile", "--region": "region", "--login": "login"}
+_VALUE_OPTIONS = {
+    "-p": "profile",
+    "--profile": "profile",
+    "--region": "region",
+    "--login": "login",
+    "--sso-session": "sso_session",
+    "--account": "account",
+    "--role": "role",
+}
 _FLAGS = {"--debug": "debug", "--server": "server"}
 
 
@@ -31,6 +39,9 @@ class RunRequest:
     login: str | None = None
     debug: bool = False
     server: bool = False
+    sso_session: str | None = None  # --sso-session, --account, --role: see direct.py
+    account: str | None = None
+    role: str | None = None
     command: list[str] = field(default_factory=list)
 
 
@@ -84,14 +95,22 @@ def main() -> NoReturn:
         enable_debug()
 
     def run() -> None:
+        from ssoexec.direct import target_from_options
         from ssoexec.run import run
 
+        target = target_from_options(
+            profile_given=request.profile is not None,
+            sso_session=request.sso_session,
+            account=request.account,
+            role=request.role,
+        )
         run(
             request.command,
             profile_name=profile_name(request.profile),
             region=request.region,
             login=login_mode(request.login),
             server=request.server or server_mode(),
+            target=target,
         )
 
     exit_on_error(run)

@@ -17,7 +17,7 @@ import os
 import shlex
 import sys
 from collections.abc import Mapping
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from ssoexec import environment
 from ssoexec.errors import ConfigError, SsoexecError
@@ -25,6 +25,9 @@ from ssoexec.plan import RunPlan, child_env, difference, plan_run
 from ssoexec.resolve import resolve
 from ssoexec.terminal import printable, shorten
 from ssoexec.timestamps import format_timestamp
+
+if TYPE_CHECKING:
+    from ssoexec.direct import DirectTarget
 
 # What ssoexec sets in the child, in the order they are printed.
 SET_VARIABLES = (
@@ -44,26 +47,38 @@ PROFILE_CHAIN = "_SSOEXEC_PROFILE_CHAIN"
 
 
 def export_credentials(
-    profile_name: str, *, region: str | None, fmt: str, login: str = "auto"
+    profile_name: str,
+    *,
+    region: str | None,
+    fmt: str,
+    login: str = "auto",
+    target: DirectTarget | None = None,
 ) -> None:
-    """Print the profile's credentials as `fmt` on stdout: what a run would give its command."""
-    plan = _plan(profile_name, region)
+    """Print the profile's (or `target`'s) credentials as `fmt` on stdout: what a run would
+    give its command."""
+    plan = _plan(profile_name, region, target)
     resolved = resolve(plan, os.environ, login=login)
     child = child_env(
-        plan, os.environ, region=resolved.region.name, credentials=resolved.credentials
+        resolved.plan, os.environ, region=resolved.region.name, credentials=resolved.credentials
     )
     variables, removed = changes(os.environ, child)
     if sys.stdout.isatty():
-        print(terminal_warning(profile_name, fmt), file=sys.stderr, flush=True)
+        chosen = target.options() if target else f"-p {shlex.quote(profile_name)}"
+        print(terminal_warning(chosen, fmt), file=sys.stderr, flush=True)
     sys.stdout.write(render(variables, removed, fmt))
     sys.stdout.flush()
 
 
-def _plan(profile_name: str, region: str | None) -> RunPlan:
+def _plan(profile_name: str, region: str | None, target: DirectTarget | None) -> RunPlan:
     """A run's plan, for a caller that needs the keys themselves: an inherited --server
     endpoint is no use to it."""
     return plan_run(
-        os.environ, profile_name=profile_name, region=region, server=False, share_endpoint=False
+        os.environ,
+        profile_name=profile_name,
+        region=region,
+        server=False,
+        share_endpoint=False,
+        target=target,
     )
 
 
@@ -152,8 +167,9 @@ def _not_in_dotenv(value: str) -> NoReturn:
     )
 
 
-def terminal_warning(profile_name: str, fmt: str) -> str:
-    command = f"ssoexec -p {shlex.quote(profile_name)} export"
+def terminal_warning(chosen: str, fmt: str) -> str:
+    """`chosen`: the options that name the profile or role (`-p dev`), shell-quoted."""
+    command = f"ssoexec {chosen} export"
     use = {
         "sh": f'eval "$({command})"',
         "fish": f"{command} --format fish | source",
@@ -165,10 +181,15 @@ def terminal_warning(profile_name: str, fmt: str) -> str:
     )
 
 
-def credential_process(profile_name: str, *, region: str | None) -> None:
-    """Print the Version 1 credential_process JSON for the profile; never signs in."""
-    enter_profile_chain(profile_name)
-    credentials = resolve(_plan(profile_name, region), os.environ, login="never").credentials
+def credential_process(
+    profile_name: str, *, region: str | None, target: DirectTarget | None = None
+) -> None:
+    """Print the Version 1 credential_process JSON for the profile (or `target`, which names
+    no profile and so cannot loop back to itself); never signs in."""
+    if target is None:
+        enter_profile_chain(profile_name)
+    plan = _plan(profile_name, region, target)
+    credentials = resolve(plan, os.environ, login="never").credentials
     output: dict[str, object] = {
         "Version": 1,
         "AccessKeyId": credentials.access_key_id,

@@ -35,6 +35,15 @@ TOKENS = [
     "list",
     "logout",
     "--all",
+    "--sso-session",
+    "corp",
+    "--sso-session=corp",
+    "--account",
+    "111111111111",
+    "--account=1",
+    "--role",
+    "--role=Admin",
+    "export",
 ]
 
 
@@ -45,8 +54,9 @@ def typer_command():
 
 
 def typer_reading(argv):
-    """What the typer app makes of argv: (profile, region, login, debug, server, command),
-    or None if it would not run a command (help, version, an error, a subcommand)."""
+    """What the typer app makes of argv: (profile, region, login, debug, server, -p given,
+    sso-session, account, role, command), or None if it would not run a command (help,
+    version, an error, a subcommand)."""
     command = typer_command()
     try:
         ctx = command.make_context("ssoexec", list(argv))
@@ -62,6 +72,10 @@ def typer_reading(argv):
         login,
         params["debug"],
         params["server"],
+        ctx.get_parameter_source("profile").name == "COMMANDLINE",
+        params["sso_session"],
+        params["account"],
+        params["role"],
         ctx.args,
     )
 
@@ -76,6 +90,10 @@ def fast_reading(argv):
         choices.login_mode(request.login),
         request.debug,
         request.server,
+        request.profile is not None,
+        request.sso_session,
+        request.account,
+        request.role,
         request.command,
     )
 
@@ -102,6 +120,10 @@ def clean_profile_env(monkeypatch):
         ["--", "list"],
         ["-p", "dev", "--", "logout", "--all"],
         ["--region=eu-1", "--", "export"],
+        ["--sso-session", "corp", "--account", "111111111111", "--role", "Admin", "--", "env"],
+        ["--sso-session=corp", "--account=111111111111", "env"],
+        ["--role", "Admin", "-p", "dev", "cmd"],
+        ["--account", "1", "--role=x", "--region", "eu-1", "cmd", "--role", "y"],
     ],
 )
 def test_fast_path_agrees_with_typer(argv):
@@ -132,6 +154,10 @@ def test_fast_path_leaves_everything_else_to_typer():
         ["--debug=1", "x"],
         ["--prof", "dev", "x"],
         ["-hp", "dev"],
+        ["--account"],
+        ["--role", "--", "x"],
+        ["--sso-session", "corp", "export"],
+        ["--acc", "1", "x"],
     ):
         assert entry.parse_run(argv) is None, argv
 
@@ -148,3 +174,12 @@ def test_profile_from_environment(monkeypatch):
 
 def test_subcommand_names_match_the_app():
     assert set(typer.main.get_command(cli.app).commands) == entry.SUBCOMMANDS
+
+
+def test_aws_profile_is_not_a_p_given_with_the_direct_options(monkeypatch):
+    """-p with --sso-session/--account is refused; AWS_PROFILE with them is not (both read so)."""
+    monkeypatch.setenv("AWS_PROFILE", "dev")
+    argv = ["--sso-session", "corp", "--account", "111111111111", "cmd"]
+    assert fast_reading(argv) == typer_reading(argv)
+    assert fast_reading(argv)[5] is False
+    assert fast_reading(["-p", "dev", *argv])[5] is True == typer_reading(["-p", "dev", *argv])[5]
