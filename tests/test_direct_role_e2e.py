@@ -337,3 +337,16 @@ def test_account_with_several_roles_is_ambiguous(sandbox, refused):
     )
     assert "(Admin, Ops?]0;pwned?, ReadOnly)" in lines[0]
     assert "\x1b" not in "".join(lines)
+
+
+def test_export_on_a_terminal_warns_with_the_options_that_name_the_role(sandbox):
+    sandbox.login("corp")
+    status, output = run_in_terminal([SSOEXEC, "export", *DIRECT], sandbox.env)
+    assert status == 0, output
+    warnings = [line for line in output.splitlines() if "warning" in line]
+    assert len(warnings) == 1
+    assert (
+        'eval "$(ssoexec --sso-session corp --account 222222222222 --role ReadOnly export)"'
+        in warnings[0]
+    )
+    assert "export SSOEXEC_PROFILE='corp/222222222222/ReadOnly'" in output
