@@ -60,7 +60,7 @@ _ssoexec() {
             _ssoexec_command $((i + 1))
             return
             ;;
-        -p | --profile | --region | --login)
+        -p | --profile | --region | --login | --sso-session | --account | --role)
             [[ ${COMP_WORDS[i + 1]} == = ]] && ((i++))
             ((i += 2))
             ;;
@@ -85,7 +85,7 @@ _ssoexec() {
     --region | --sso-region) _ssoexec_add $_ssoexec_regions ;;
     --login) _ssoexec_add auto never ;;
     --format) _ssoexec_add sh fish powershell json dotenv ;;
-    --start-url | --profile-template) ;;
+    --start-url | --profile-template | --account | --role) ;;
     *) opt="" ;;
     esac
     [[ -n $opt ]] && return
@@ -94,6 +94,7 @@ _ssoexec() {
     case $sub in
     "")
         opts+=" -p --profile --region --login --server --debug --version"
+        opts+=" --sso-session --account --role"
         if [[ $cur != -* ]]; then
             # ssoexec <TAB> lists the subcommands; ssoexec ter<TAB> also finds terraform.
             [[ -n $cur ]] && _ssoexec_command "$COMP_CWORD"
@@ -108,8 +109,9 @@ _ssoexec() {
         opts+=" --update --prune"
         ;;
     list) opts+=" --json --portal --sso-session" ;;
-    export) opts+=" -p --profile --format" ;;
-    credential-process | doctor) opts+=" -p --profile" ;;
+    export) opts+=" -p --profile --format --sso-session --account --role" ;;
+    credential-process) opts+=" -p --profile --sso-session --account --role" ;;
+    doctor) opts+=" -p --profile" ;;
     completion)
         if [[ $cur != -* ]]; then
             _ssoexec_add bash zsh fish powershell

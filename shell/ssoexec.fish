@@ -15,7 +15,7 @@ function __ssoexec_context
             case --
                 printf '%s\n' command (math $i + 1)
                 return
-            case -p --profile --region --login
+            case -p --profile --region --login --sso-session --account --role
                 set i (math $i + 2)
             case '-*'
                 set i (math $i + 1)
@@ -83,7 +83,9 @@ complete -c ssoexec -n '__ssoexec_in root command' -a '(__ssoexec_complete_comma
 
 # Subcommand options.
 complete -c ssoexec -n '__ssoexec_in login logout export credential-process doctor' -s p -l profile -x -a '(ssoexec __complete-profiles 2>/dev/null)' -d 'AWS config profile'
-complete -c ssoexec -n '__ssoexec_in login logout configure list' -l sso-session -x -a '(ssoexec __complete-profiles --sso-sessions 2>/dev/null)' -d 'SSO session'
+complete -c ssoexec -n '__ssoexec_in root login logout configure list export credential-process' -l sso-session -x -a '(ssoexec __complete-profiles --sso-sessions 2>/dev/null)' -d 'SSO session'
+complete -c ssoexec -n '__ssoexec_in root export credential-process' -l account -x -d 'Account id, without a profile'
+complete -c ssoexec -n '__ssoexec_in root export credential-process' -l role -x -d 'Role in --account, without a profile'
 complete -c ssoexec -n '__ssoexec_in login' -l device-code -d 'Use the device code flow'
 complete -c ssoexec -n '__ssoexec_in login' -l no-browser -d 'Print the URL instead of opening a browser'
 complete -c ssoexec -n '__ssoexec_in logout' -l all -d 'Sign out of every SSO session'

@@ -19,14 +19,15 @@ Register-ArgumentCompleter -Native -CommandName 'ssoexec', 'ssoexec.exe' -Script
         'completion'         = 'Print a shell completion script'
     }
     $options = @{
-        ''                   = '-p', '--profile', '--region', '--login', '--server', '--debug', '--version'
+        ''                   = '-p', '--profile', '--region', '--login', '--server', '--debug', '--version',
+                               '--sso-session', '--account', '--role'
         'login'              = '-p', '--profile', '--sso-session', '--device-code', '--no-browser'
         'logout'             = '-p', '--profile', '--sso-session', '--all'
         'configure'          = '--start-url', '--sso-region', '--sso-session', '--region',
                                '--profile-template', '--dry-run', '--update', '--prune'
         'list'               = '--json', '--portal', '--sso-session'
-        'export'             = '-p', '--profile', '--format'
-        'credential-process' = '-p', '--profile'
+        'export'             = '-p', '--profile', '--format', '--sso-session', '--account', '--role'
+        'credential-process' = '-p', '--profile', '--sso-session', '--account', '--role'
         'doctor'             = '-p', '--profile'
         'completion'         = @()
     }
@@ -44,7 +45,7 @@ Register-ArgumentCompleter -Native -CommandName 'ssoexec', 'ssoexec.exe' -Script
             { $_ -in '--region', '--sso-region' } { return , $regions }
             '--login' { return , @('auto', 'never') }
             '--format' { return , @('sh', 'fish', 'powershell', 'json', 'dotenv') }
-            { $_ -in '--start-url', '--profile-template' } { return , @() }
+            { $_ -in '--start-url', '--profile-template', '--account', '--role' } { return , @() }
         }
         return $null
     }
@@ -63,7 +64,7 @@ Register-ArgumentCompleter -Native -CommandName 'ssoexec', 'ssoexec.exe' -Script
     for ($i = 1; $i -lt $words.Count; $i++) {
         $text = $words[$i].Extent.Text
         if ($text -eq '--') { $commandStart = $i + 1; break }
-        if ($text -in '-p', '--profile', '--region', '--login') { $i++; continue }
+        if ($text -in '-p', '--profile', '--region', '--login', '--sso-session', '--account', '--role') { $i++; continue }
         if ($text.StartsWith('-')) { continue }
         if ($subcommands.Contains($text)) { $sub = $text; break }
         $commandStart = $i; break

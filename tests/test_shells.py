@@ -291,6 +291,17 @@ def test_sso_session_names_come_from_the_config(shell, complete):
 
 
 @pytest.mark.parametrize("shell", SHELLS)
+def test_a_role_without_a_profile(shell, complete):
+    """--sso-session NAME --account ID --role NAME: their values are skipped to find the
+    command, whose own completion follows; the session's name comes from the config."""
+    require("git")
+    assert complete(shell, "ssoexec --sso-session ") == ["corp"]
+    assert complete(shell, "ssoexec export --sso-session ") == ["corp"]
+    line = "ssoexec --sso-session corp --account 111111111111 --role Admin git che"
+    assert {"checkout", "cherry-pick"} <= set(complete(shell, line))
+
+
+@pytest.mark.parametrize("shell", SHELLS)
 def test_root_option(shell, complete):
     assert complete(shell, "ssoexec --re") == ["--region"]
 
