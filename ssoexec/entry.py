@@ -95,15 +95,18 @@ def main() -> NoReturn:
         enable_debug()
 
     def run() -> None:
-        from ssoexec.direct import target_from_options
         from ssoexec.run import run
 
-        target = target_from_options(
-            profile_given=request.profile is not None,
-            sso_session=request.sso_session,
-            account=request.account,
-            role=request.role,
-        )
+        target = None
+        if request.sso_session or request.account or request.role:
+            from ssoexec.direct import target_from_options  # a nested -p run stays as lean
+
+            target = target_from_options(
+                profile_given=request.profile is not None,
+                sso_session=request.sso_session,
+                account=request.account,
+                role=request.role,
+            )
         run(
             request.command,
             profile_name=profile_name(request.profile),

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ssoexec import environment as envvars
-from ssoexec.direct import DirectTarget
 from ssoexec.environment import RoleCredentials
 from ssoexec.regions import check_region
+
+if TYPE_CHECKING:  # the plain run with -p never loads direct.py
+    from ssoexec.direct import DirectTarget
 
 REUSE_ENDPOINT = "reuse the inherited endpoint"
 REUSE_CREDENTIALS = "reuse the inherited credentials"
