@@ -155,6 +155,9 @@ def target_for(
 def root(
     ctx: typer.Context,
     profile: ProfileOption = None,
+    sso_session: TargetSessionOption = None,
+    account: AccountOption = None,
+    role: RoleOption = None,
     region: Annotated[
         str | None, typer.Option("--region", help="Region the command sees (AWS_REGION).")
     ] = None,
@@ -182,9 +185,6 @@ def root(
         bool,
         typer.Option("--version", callback=_show_version, is_eager=True, help="Show the version."),
     ] = False,
-    sso_session: TargetSessionOption = None,
-    account: AccountOption = None,
-    role: RoleOption = None,
 ) -> None:
     if debug:
         from ssoexec.debug import enable_debug
