@@ -14,7 +14,7 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from ssoexec.direct import DirectTarget, no_access
+from ssoexec.direct import no_access
 from ssoexec.environment import RoleCredentials
 from ssoexec.errors import AwsCallError, ConfigError, SsoexecError
 from ssoexec.profile import BotocoreProfile, Profile, RoleChainProfile, SsoProfile
@@ -100,10 +100,8 @@ def _get_role_credentials(profile: SsoProfile, token: AccessToken, aws: Aws) -> 
             raise TokenRefused from None
         except client.exceptions.ClientError as error:
             if profile.direct and error.response.get("Error", {}).get("Code") in _NO_ACCESS:
-                target = DirectTarget(
-                    profile.session.name or "", profile.account_id, profile.role_name
-                )
-                raise no_access(target) from None
+                session = profile.session.name or ""
+                raise no_access(session, profile.account_id, profile.role_name) from None
             raise
     role = response["roleCredentials"]
     credentials = RoleCredentials(

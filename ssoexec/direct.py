@@ -114,13 +114,12 @@ def _list_hint(session: str) -> str:
     )
 
 
-def no_access(target: DirectTarget) -> SsoexecError:
+def no_access(session: str, account_id: str, role: str | None = None) -> SsoexecError:
     """The portal's "No access": the account, or the role in it, is not assigned to you."""
-    role = f"role {shorten(target.role)} in " if target.role else ""
+    in_role = f"role {shorten(role)} in " if role else ""
     return SsoexecError(
-        f"no access to {role}account {target.account_id} through sso-session "
-        f"{shorten(target.session)!r}",
-        _list_hint(target.session),
+        f"no access to {in_role}account {account_id} through sso-session {shorten(session)!r}",
+        _list_hint(session),
     )
 
 

@@ -107,7 +107,7 @@ def _only_role(target: DirectTarget, session: SsoSession, aws: Aws, sign_in: Log
     )
     log.debug("the portal lists %d role(s) in account %s", len(roles), target.account_id)
     if not roles:
-        raise no_access(target)
+        raise no_access(target.session, target.account_id)
     if len(roles) > 1:
         raise ambiguous(target, roles)
     if not is_role_name(roles[0]):

@@ -66,7 +66,7 @@ def test_every_mistake_is_a_usage_error(given, words):
 
 
 def test_errors_name_what_to_list():
-    error = no_access(DirectTarget("corp", "012345678901", "Admin"))
+    error = no_access("corp", "012345678901", "Admin")
     assert (
         error.message
         == "no access to role Admin in account 012345678901 through sso-session 'corp'"
