@@ -350,3 +350,25 @@ def test_export_on_a_terminal_warns_with_the_options_that_name_the_role(sandbox)
         in warnings[0]
     )
     assert "export SSOEXEC_PROFILE='corp/222222222222/ReadOnly'" in output
+
+
+def test_server_with_the_account_alone_names_the_role_it_took(sandbox):
+    sandbox.login("corp")
+    only_role_in(sandbox)
+    report = sandbox.probe("--server", "--sso-session", "corp", "--account", "333333333333")
+    assert report["account"] == "333333333333"
+    assert report["env"]["SSOEXEC_PROFILE"] == "corp/333333333333/Developer"
+
+
+def test_account_alone_with_no_token_and_nobody_there_asks_for_the_session_login(sandbox, refused):
+    only_role_in(sandbox)
+    refused(
+        "--sso-session",
+        "corp",
+        "--account",
+        "333333333333",
+        status=125,
+        words="the SSO token for sso-session 'corp' is missing",
+        hint="run `ssoexec login --sso-session corp`, then run again",
+        calls={},
+    )
