@@ -33,6 +33,7 @@ class Response:
     content_type: str
     body: bytes
     close: bool = False  # close the connection after this response
+    headers: tuple[tuple[str, str], ...] = ()  # more headers (a redirect's Location)
 
 
 App = Callable[[str, Message], Response]  # (request path with query, headers) -> response
@@ -127,6 +128,8 @@ def _handler_for(
                 self.send_header("Content-Type", response.content_type)
                 self.send_header("Content-Length", str(len(response.body)))
                 self.send_header("Cache-Control", "no-store")
+                for name, value in response.headers:
+                    self.send_header(name, value)
                 if response.close:
                     self.send_header("Connection", "close")
                 self.end_headers()
