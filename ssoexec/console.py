@@ -315,7 +315,9 @@ def _hand_over(url: str, browser: str) -> None:
 
     forbid_core_dumps()  # it holds a sign-in token while it waits
     deadline = time.monotonic() + wait_seconds()
-    with OneTimeLink(url) as link:
+    # Under WSL the Windows browser connects through a relay owned by someone else.
+    check_peer = browser == login.WEBBROWSER and login.windows_browser() is None
+    with OneTimeLink(url, check_peer=check_peer) as link:
         left = int(deadline - time.monotonic())
         say(f"opening the console with {link.url} (once, within {left // 60}:{left % 60:02d})")
         over = threading.Event()

@@ -7,14 +7,25 @@ with a redirect (302, as the IAM guide recommends) to the sign-in URL, and then 
 listening. Any other path gets a 404, and the secret path is compared in constant time. The
 HTTP side (loopback only, no request logged, nothing a client does reaching the terminal) is
 local_http's.
+
+The link itself is in the browser's argv, so another local user could race the browser to it.
+On Linux the link therefore serves only connections from processes of our own user: the
+kernel's socket table (/proc/net/tcp) names the owner of the client's end of the connection,
+and anyone else's connection is closed unanswered (ssh-agent checks its peer the same way).
+Elsewhere there is no such table, and under WSL the Windows browser's connections arrive
+through a relay: there the link relies on its one-time answer alone.
 """
 
 from __future__ import annotations
 
 import hmac
+import os
 import secrets
+import socket
+import struct
 import threading
 from email.message import Message
+from pathlib import Path
 
 from ssoexec.local_http import LocalServer, Response
 
@@ -24,13 +35,18 @@ _GONE = b"<!doctype html><title>Not found</title><p>Nothing here.</p>"
 class OneTimeLink:
     """Listening on 127.0.0.1 from creation until the link is used or `close`d."""
 
-    def __init__(self, target: str, *, read_timeout: float = 10.0) -> None:
+    def __init__(self, target: str, *, read_timeout: float = 10.0, check_peer: bool = True) -> None:
+        """`check_peer` False: serve any local user (a browser outside this system, as under
+        WSL, whose connections reach us through a relay that is not the user's)."""
         self._target = target
         self._path = "/" + secrets.token_urlsafe(32)  # 256 bits
         self._used = threading.Event()
         self._lock = threading.Lock()
         self._server = LocalServer(
-            self._respond, name="console link", read_timeout=read_timeout
+            self._respond,
+            name="console link",
+            read_timeout=read_timeout,
+            accept=self._ours if check_peer else None,
         ).start()
 
     @property
@@ -51,6 +67,18 @@ class OneTimeLink:
     def __exit__(self, *_: object) -> None:
         self.close()
 
+    def _ours(self, client: tuple[str, int]) -> bool:
+        """Whether the client's end of the connection belongs to our user (see above)."""
+        try:
+            table = Path(SOCKET_TABLE).read_text(encoding="ascii", errors="replace")
+        except OSError:
+            return not os.path.exists(SOCKET_TABLE)  # no table on this system: no check
+        try:
+            owner = socket_owner(table, local=client, remote=self._server.address)
+        except (ValueError, OSError):
+            owner = None
+        return owner is not None and owner == os.geteuid()
+
     def _respond(self, path: str, headers: Message) -> Response:
         with self._lock:
             first = not self._used.is_set() and hmac.compare_digest(
@@ -67,3 +95,23 @@ class OneTimeLink:
             close=True,
             headers=(("Location", self._target), ("Referrer-Policy", "no-referrer")),
         )
+
+
+SOCKET_TABLE = "/proc/net/tcp"
+
+
+def socket_owner(table: str, *, local: tuple[str, int], remote: tuple[str, int]) -> int | None:
+    """The uid owning the IPv4 TCP socket `local` -> `remote`, from the text of Linux's
+    /proc/net/tcp (addresses as the kernel prints them: the 32-bit address in host byte order
+    and the port, in hex), or None if the table has no such socket."""
+    wanted = (_kernel_address(*local), _kernel_address(*remote))
+    for line in table.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) > 7 and (fields[1].upper(), fields[2].upper()) == wanted:
+            return int(fields[7])
+    return None
+
+
+def _kernel_address(ip: str, port: int) -> str:
+    (number,) = struct.unpack("=I", socket.inet_aton(ip))
+    return f"{number:08X}:{port:04X}"

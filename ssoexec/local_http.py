@@ -42,9 +42,20 @@ App = Callable[[str, Message], Response]  # (request path with query, headers) -
 class LocalServer:
     """Bound to 127.0.0.1 on a free port as soon as it is created; serves from `start` on."""
 
-    def __init__(self, app: App, *, name: str, read_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        app: App,
+        *,
+        name: str,
+        read_timeout: float = 10.0,
+        accept: Callable[[tuple[str, int]], bool] | None = None,
+    ) -> None:
+        """`accept`, if given, decides from a client's address whether to serve it at all
+        (else the connection is closed unanswered)."""
         self._http = _Server(("127.0.0.1", 0), _handler_for(app, read_timeout, self))
         self._http.name = name
+        if accept is not None:
+            self._http.verify_request = lambda _request, address: accept(address)
         self._stopped = threading.Event()
         self._answering = 0  # requests in the app or writing its response
         self._answered = threading.Condition()

@@ -2,13 +2,16 @@
 
 import http.client
 import json
+import os
+import subprocess
+import sys
 import threading
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import pytest
 
 from ssoexec import console_urls as urls
-from ssoexec.console_link import OneTimeLink
+from ssoexec.console_link import SOCKET_TABLE, OneTimeLink, socket_owner
 from ssoexec.environment import RoleCredentials
 from ssoexec.errors import EXIT_USAGE, SsoexecError
 
@@ -204,3 +207,56 @@ def test_two_racing_requests_get_one_redirect():
 def test_waiting_for_a_link_nobody_follows_gives_up():
     with OneTimeLink("https://example.invalid/") as link:
         assert not link.wait(0.05)
+
+
+# Only our own user's processes are served (Linux: the owner of the client's socket).
+
+TABLE = """\
+  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:A76F 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 738643 1
+   1: 0100007F:D431 0100007F:A76F 01 00000000:00000000 00:00000000 00000000  1000        0 738650 1
+   2: 0100007F:A76F 0100007F:D431 01 00000000:00000000 00:00000000 00000000     0        0 738651 1
+"""
+
+
+@pytest.mark.skipif(sys.byteorder != "little", reason="the literal table is a little-endian one")
+def test_the_owner_of_the_clients_socket():
+    client, server = ("127.0.0.1", 0xD431), ("127.0.0.1", 0xA76F)
+    assert socket_owner(TABLE, local=client, remote=server) == 1000
+    assert socket_owner(TABLE, local=server, remote=client) == 0  # our own end, not theirs
+    assert socket_owner(TABLE, local=("127.0.0.1", 1), remote=server) is None
+    assert socket_owner("", local=client, remote=server) is None
+
+
+SYSTEM_PYTHON = "/usr/bin/python3"  # one that user nobody may run (our venv's may be in /root)
+
+
+@pytest.mark.skipif(
+    not (os.path.exists(SOCKET_TABLE) and os.geteuid() == 0 and os.path.exists(SYSTEM_PYTHON)),
+    reason="needs Linux's socket table, and root to start a process as another user",
+)
+def test_another_users_process_is_not_served():
+    link = OneTimeLink("https://example.invalid/target")
+    parts = urlsplit(link.url)
+    other_user = (
+        "import http.client, sys\n"
+        "c = http.client.HTTPConnection('127.0.0.1', int(sys.argv[1]), timeout=10)\n"
+        "try:\n"
+        "    c.request('GET', sys.argv[2]); print(c.getresponse().status)\n"
+        "except (ConnectionError, http.client.HTTPException):\n"
+        "    print('closed')\n"
+    )
+    try:
+        result = subprocess.run(
+            [SYSTEM_PYTHON, "-c", other_user, str(parts.port), parts.path],
+            user=65534,  # nobody
+            cwd="/",
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert result.stdout.strip() == "closed", result.stderr
+        assert not link.wait(0)  # still unused: ours works
+        assert get(parts.port, parts.path) == (302, "https://example.invalid/target")
+    finally:
+        link.close()
