@@ -126,6 +126,20 @@ def test_print_with_service_region_and_destination(signed_in):
     ]
 
 
+def test_inside_an_ssoexec_command_its_credentials_are_used(signed_in):
+    result = signed_in.run("-p", "dev", "--", SSOEXEC, "console", "-p", "dev", "--print")
+    body = open_printed(result)
+    assert DEV_ARN in console_line(body, "Role")
+    assert signed_in.emulator.calls["GetRoleCredentials"] == 1  # the outer run's, reused
+
+
+def test_debug_shows_the_steps_and_no_secret(signed_in):
+    result = signed_in.run("--debug", "console", "-p", "chained", "--print", "--service", "s3")
+    assert result.returncode == 0, result.stderr
+    assert "getSigninToken at http://127.0.0.1:" in result.stderr
+    assert_no_secret_in(result.stderr, signed_in.emulator)
+
+
 def test_the_federation_endpoint_is_botocores_signin_one(signed_in):
     """With no override it is the regional sign-in host of the console's region; the run
     then cannot reach it here, and says where it tried, without a secret."""
