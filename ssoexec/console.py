@@ -115,12 +115,12 @@ def _federation_url(request: ConsoleRequest) -> tuple[str, bool]:
             "credentials here (it refuses it for role chains); the session lasts as long as "
             "the credentials",
         )
+    # The region and page first: a mistake there should not cost a sign-in.
+    region = plan.region(os.environ, profile.region).name
+    destination = _destination(request, _partition(aws, region), region)
     resolved = resolve(plan, os.environ, login=request.login)
     credentials = resolved.credentials
     _check_temporary(credentials, request.profile_name)
-    region = resolved.region.name
-    partition = _partition(aws, region)
-    destination = _destination(request, partition, region)
     federation = federation_endpoint(aws, region or NO_REGION)
     token = fetch_signin_token(
         aws, federation, credentials, request.duration, profile_name=request.profile_name

@@ -298,6 +298,15 @@ def test_an_unreachable_endpoint(signed_in):
     assert_no_secret_in(result.stderr, signed_in.emulator)
 
 
+def test_tls_failure_points_at_the_ca_bundle(signed_in):
+    https = signed_in.emulator.url.replace("http://", "https://")  # it speaks plain HTTP
+    result = signed_in.run(
+        "console", "-p", "dev", "--print", env={"AWS_ENDPOINT_URL_SIGNIN": https}
+    )
+    assert_one_error(result, "TLS with the AWS federation endpoint", "AWS_CA_BUNDLE")
+    assert_no_secret_in(result.stderr, signed_in.emulator)
+
+
 def test_an_endpoint_failing_is_one_line(signed_in):
     signed_in.emulator.fail("GetSigninToken", 500)
     result = signed_in.run("console", "-p", "dev", "--print")
@@ -318,7 +327,7 @@ def test_a_destination_that_is_not_the_console(signed_in):
     )
     assert result.returncode == 2
     assert "\x1b" not in result.stderr and "is not a URL of the AWS console" in result.stderr
-    assert signed_in.emulator.calls["GetSigninToken"] == 0
+    assert signed_in.emulator.calls["GetRoleCredentials"] == 0  # checked before any AWS call
 
 
 # helpers
