@@ -209,7 +209,8 @@ def federation_endpoint(aws: Aws, region: str) -> str:
         raise ConfigError(
             "this botocore has no endpoint data for AWS Sign-In (the console's federation "
             "endpoint)",
-            "upgrade botocore (pip install -U botocore), or set AWS_ENDPOINT_URL_SIGNIN",
+            "upgrade botocore (`pip install -U botocore`): this one predates AWS Sign-In's "
+            "endpoint data",
         ) from None
     except bce.BotoCoreError as error:  # FIPS or dual-stack asked where AWS has none
         raise ConfigError(

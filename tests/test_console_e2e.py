@@ -260,6 +260,12 @@ def test_duration_is_sent_for_sso_profiles_only(signed_in):
     assert bad.returncode == 2 and "outside what AWS allows" in bad.stderr
 
 
+def test_a_refused_session_length_suggests_leaving_it_out(signed_in):
+    signed_in.emulator.fail("GetSigninToken", 400)  # as AWS answers a SessionDuration it refuses
+    result = signed_in.run("console", "-p", "dev", "--print", "--duration", "8h")
+    assert_one_error(result, "refused the credentials of profile 'dev' (HTTP 400)", "--duration")
+
+
 def test_static_keys_are_refused(sandbox):
     key, secret = sandbox.emulator.add_static_user("444444444444", "alice")
     sandbox.write_config(
