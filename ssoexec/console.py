@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 import threading
 import time
@@ -178,16 +179,21 @@ def _check_temporary(credentials: RoleCredentials, profile_name: str) -> None:
 
 
 def _partition(aws: Aws, region: str | None) -> str:
+    """The region's partition, as botocore's endpoint rules find it (aws.partition): from
+    partitions.json, which they load anyway (endpoints.json would cost a quarter second)."""
     if not region:
         return "aws"
-    resolver = aws.session.get_component("endpoint_resolver")
-    try:
-        return resolver.get_partition_for_region(region)
-    except Exception:  # botocore's UnknownRegionError and kin
-        raise ConfigError(
-            f"no AWS partition has a region named {region!r}",
-            "check --region, AWS_REGION / AWS_DEFAULT_REGION and the profile's region",
-        ) from None
+    partitions = aws.session.get_component("data_loader").load_data("partitions")
+    for partition in partitions["partitions"]:
+        if region in partition.get("regions", {}):
+            return partition["id"]
+    for partition in partitions["partitions"]:
+        if re.match(partition.get("regionRegex", "$^"), region):
+            return partition["id"]
+    raise ConfigError(
+        f"no AWS partition has a region named {region!r}",
+        "check --region, AWS_REGION / AWS_DEFAULT_REGION and the profile's region",
+    )
 
 
 def federation_endpoint(aws: Aws, region: str) -> str:

@@ -246,6 +246,28 @@ def test_portal_prints_the_identity_center_shortcut(signed_in):
     )
 
 
+@pytest.mark.parametrize(
+    ("region", "console"),
+    [
+        ("cn-northwest-1", "https://console.amazonaws.cn/console/home?region=cn-northwest-1"),
+        ("us-gov-east-1", "https://console.amazonaws-us-gov.com/console/home?region=us-gov-east-1"),
+        ("ap-south-2", "https://ap-south-2.console.aws.amazon.com/console/home?region=ap-south-2"),
+    ],
+)
+def test_the_console_host_follows_the_regions_partition(signed_in, region, console):
+    result = signed_in.run("console", "-p", "dev", "--portal", "--print", "--region", region)
+    assert result.returncode == 0, result.stderr
+    assert parse_qs(urlsplit(result.stdout.strip().replace("/#/", "/")).query)["destination"] == [
+        console
+    ]
+
+
+def test_a_region_no_partition_knows(signed_in):
+    result = signed_in.run("console", "-p", "dev", "--print", "--region", "zz-nowhere-9")
+    assert_one_error(result, "no AWS partition has a region named 'zz-nowhere-9'", "--region")
+    assert signed_in.emulator.calls["GetRoleCredentials"] == 0
+
+
 def test_portal_needs_an_sso_profile(signed_in):
     result = signed_in.run("console", "-p", "chained", "--portal", "--print")
     assert_one_error(result, "--portal needs an SSO profile", "leave out --portal")
