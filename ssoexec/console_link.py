@@ -68,16 +68,19 @@ class OneTimeLink:
         self.close()
 
     def _ours(self, client: tuple[str, int]) -> bool:
-        """Whether the client's end of the connection belongs to our user (see above)."""
+        """Whether the client's end of the connection belongs to our user (see above). A
+        dual-stack client's socket is in the IPv6 table, under the IPv4-mapped address."""
+        if not os.path.exists(SOCKET_TABLES[0]):
+            return True  # no such table on this system: no check
         try:
-            table = Path(SOCKET_TABLE).read_text(encoding="ascii", errors="replace")
-        except OSError:
-            return not os.path.exists(SOCKET_TABLE)  # no table on this system: no check
-        try:
-            owner = socket_owner(table, local=client, remote=self._server.address)
-        except (ValueError, OSError):
-            owner = None
-        return owner is not None and owner == os.geteuid()
+            for path in SOCKET_TABLES:
+                table = Path(path).read_text(encoding="ascii", errors="replace")
+                owner = socket_owner(table, local=client, remote=self._server.address)
+                if owner is not None:
+                    return owner == os.geteuid()
+        except (OSError, ValueError):
+            pass
+        return False
 
     def _respond(self, path: str, headers: Message) -> Response:
         with self._lock:
@@ -97,21 +100,28 @@ class OneTimeLink:
         )
 
 
-SOCKET_TABLE = "/proc/net/tcp"
+SOCKET_TABLES = ("/proc/net/tcp", "/proc/net/tcp6")
 
 
 def socket_owner(table: str, *, local: tuple[str, int], remote: tuple[str, int]) -> int | None:
-    """The uid owning the IPv4 TCP socket `local` -> `remote`, from the text of Linux's
-    /proc/net/tcp (addresses as the kernel prints them: the 32-bit address in host byte order
-    and the port, in hex), or None if the table has no such socket."""
-    wanted = (_kernel_address(*local), _kernel_address(*remote))
+    """The uid owning the TCP socket `local` -> `remote` (IPv4 addresses), from the text of
+    Linux's /proc/net/tcp, or of /proc/net/tcp6 where a dual-stack socket shows them
+    IPv4-mapped; addresses as the kernel prints them, 32-bit words in host byte order and the
+    port, in hex. None if the table has no such socket."""
+    wanted = {
+        (_kernel_address(*local, ipv6), _kernel_address(*remote, ipv6)) for ipv6 in (False, True)
+    }
     for line in table.splitlines()[1:]:
         fields = line.split()
-        if len(fields) > 7 and (fields[1].upper(), fields[2].upper()) == wanted:
+        if len(fields) > 7 and (fields[1].upper(), fields[2].upper()) in wanted:
             return int(fields[7])
     return None
 
 
-def _kernel_address(ip: str, port: int) -> str:
-    (number,) = struct.unpack("=I", socket.inet_aton(ip))
-    return f"{number:08X}:{port:04X}"
+def _kernel_address(ip: str, port: int, ipv6: bool) -> str:
+    if ipv6:
+        packed = socket.inet_pton(socket.AF_INET6, f"::ffff:{ip}")
+        words = struct.unpack("=4I", packed)
+    else:
+        words = struct.unpack("=I", socket.inet_aton(ip))
+    return "".join(f"{word:08X}" for word in words) + f":{port:04X}"

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, parse_qsl, urlsplit
 import pytest
 
 from ssoexec import console_urls as urls
-from ssoexec.console_link import SOCKET_TABLE, OneTimeLink, socket_owner
+from ssoexec.console_link import SOCKET_TABLES, OneTimeLink, socket_owner
 from ssoexec.environment import RoleCredentials
 from ssoexec.errors import EXIT_USAGE, SsoexecError
 
@@ -228,11 +228,24 @@ def test_the_owner_of_the_clients_socket():
     assert socket_owner("", local=client, remote=server) is None
 
 
+TABLE6 = """\
+  sl  local_address remote_address st tx_queue:rx_queue tr:when retrnsmt uid (and more)
+   0: 0000000000000000FFFF00000100007F:D572 0000000000000000FFFF00000100007F:A5B7 01 0:0 0:0 0 1001
+"""
+
+
+@pytest.mark.skipif(sys.byteorder != "little", reason="the literal table is a little-endian one")
+def test_a_dual_stack_clients_socket_is_in_the_ipv6_table():
+    client, server = ("127.0.0.1", 0xD572), ("127.0.0.1", 0xA5B7)
+    assert socket_owner(TABLE6, local=client, remote=server) == 1001
+    assert socket_owner(TABLE6, local=server, remote=client) is None
+
+
 SYSTEM_PYTHON = "/usr/bin/python3"  # one that user nobody may run (our venv's may be in /root)
 
 
 @pytest.mark.skipif(
-    not (os.path.exists(SOCKET_TABLE) and os.geteuid() == 0 and os.path.exists(SYSTEM_PYTHON)),
+    not (os.path.exists(SOCKET_TABLES[0]) and os.geteuid() == 0 and os.path.exists(SYSTEM_PYTHON)),
     reason="needs Linux's socket table, and root to start a process as another user",
 )
 def test_another_users_process_is_not_served():
@@ -256,7 +269,11 @@ def test_another_users_process_is_not_served():
             timeout=30,
         )
         assert result.stdout.strip() == "closed", result.stderr
-        assert not link.wait(0)  # still unused: ours works
+        assert not link.wait(0)  # still unused: ours works, from a dual-stack socket too
+        dual = http.client.HTTPConnection("::ffff:127.0.0.1", parts.port, timeout=10)
+        dual.request("GET", "/favicon.ico")
+        assert dual.getresponse().status == 404  # served (not closed): it is ours
+        dual.close()
         assert get(parts.port, parts.path) == (302, "https://example.invalid/target")
     finally:
         link.close()
