@@ -3,6 +3,7 @@ federation endpoint (reached through AWS_ENDPOINT_URL_SIGNIN, as any botocore en
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -202,6 +203,76 @@ def test_no_secret_in_any_process_argv_while_the_link_waits(signed_in, browser):
             process.communicate()
     assert process.returncode == 0, err
     assert CHAINED_ARN in json.loads(browser["page"].read_text())["body"]
+
+
+def start_waiting(sandbox, browser):
+    """`ssoexec console -p dev` started, its browser stand-in holding until GO; returns the
+    process and the one-time link it gave the browser."""
+    sandbox.env["BROWSER_GO"] = str(browser["go"])
+    process = subprocess.Popen(
+        [SSOEXEC, "console", "-p", "dev"],
+        env=sandbox.env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while not browser["argv"].exists() and time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.02)
+    [argv] = [json.loads(line) for line in browser["argv"].read_text().splitlines()]
+    return process, urlsplit(argv[-1])
+
+
+def test_the_waiting_link_shrugs_off_other_clients_and_dumps_no_core(signed_in, browser):
+    import socket
+    import struct
+
+    process, link = start_waiting(signed_in, browser)
+    try:
+        limits = Path(f"/proc/{process.pid}/limits")
+        if limits.exists():  # it holds a sign-in token while it waits
+            core = next(line for line in limits.read_text().splitlines() if "core" in line)
+            assert core.split()[4] == "0", core
+        with socket.create_connection(("127.0.0.1", link.port)) as garbage:
+            garbage.sendall(b"\x16\x03\x01\x00\xff garbage \x1b]0;pwned\x07\r\n\r\n")
+        with socket.create_connection(("127.0.0.1", link.port)) as reset:
+            reset.sendall(b"GET " + link.path.encode())  # half a request, then a reset
+            reset.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        with pytest.raises(urllib.error.HTTPError) as wrong:
+            urllib.request.urlopen(f"http://127.0.0.1:{link.port}/not-the-path", timeout=10)
+        assert wrong.value.code == 404
+        browser["go"].touch()
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err
+    assert DEV_ARN in json.loads(browser["page"].read_text())["body"]
+    assert "pwned" not in err and "Traceback" not in err
+    assert [line.split(" ")[1] for line in err.splitlines()] == ["opening", "waiting", "the"]
+
+
+def test_ctrl_c_while_the_link_waits(signed_in, browser):
+    signed_in.env["BROWSER_MODE"] = "ignore"  # once GO comes, it leaves without a look
+    process, link = start_waiting(signed_in, browser)
+    try:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+        browser["go"].touch()  # the browser stand-in holds stderr open until then
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 130, err
+    assert "Traceback" not in err
+    with pytest.raises(OSError):  # the link is gone with it
+        urllib.request.urlopen(link.geturl(), timeout=10)
+    assert signed_in.emulator.console_sign_ins() == []
 
 
 def test_a_browser_that_never_follows_the_link_is_given_up_on(signed_in, browser):
