@@ -90,10 +90,8 @@ def open_console(request: ConsoleRequest) -> None:
             )
         print(url, flush=True)
         return
-    if not secret:  # a portal shortcut holds no credential: the browser may see it
-        say(f"opening {url}")
-        login.opener(browser, threading.Event())(url)
-        return
+    # Even a portal shortcut, which holds no credential, goes through the one-time link: the
+    # run then ends once the browser has the page, not while it may still be starting.
     _hand_over(url, browser)
 
 

@@ -34,6 +34,16 @@ while go and not os.path.exists(go) and time.monotonic() < deadline:
 if os.environ.get("BROWSER_MODE") == "ignore":
     sys.exit(0)
 url = sys.argv[-1]
+if os.environ.get("BROWSER_MODE") == "peek":  # only where the link leads (no network here)
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args):
+            return None
+    try:
+        urllib.request.build_opener(NoRedirect).open(url, timeout=30)
+    except urllib.error.HTTPError as error:
+        with open(os.environ["BROWSER_PAGE"], "w") as out:
+            json.dump({"status": error.code, "location": error.headers["Location"]}, out)
+    sys.exit(0)
 with urllib.request.urlopen(url, timeout=30) as page:
     landed, body = page.geturl(), page.read().decode()
 try:
@@ -336,6 +346,21 @@ def test_the_console_host_follows_the_regions_partition(signed_in, region, conso
 def test_a_region_no_partition_knows(signed_in):
     result = signed_in.run("console", "-p", "dev", "--print", "--region", "zz-nowhere-9")
     assert_one_error(result, "no AWS partition has a region named 'zz-nowhere-9'", "--region")
+    assert signed_in.emulator.calls["GetRoleCredentials"] == 0
+
+
+def test_portal_in_the_browser_goes_through_the_link_too(signed_in, browser):
+    signed_in.env["BROWSER_MODE"] = "peek"
+    result = signed_in.run("console", "-p", "dev", "--portal", "--service", "s3")
+    assert result.returncode == 0, result.stderr
+    [argv] = [json.loads(line) for line in browser["argv"].read_text().splitlines()]
+    assert urlsplit(argv[-1]).hostname == "127.0.0.1"
+    assert json.loads(browser["page"].read_text()) == {
+        "status": 302,
+        "location": f"{START_URL}/#/console?account_id=111111111111&role_name=Admin"
+        "&destination=https%3A%2F%2Feu-west-1.console.aws.amazon.com%2Fs3%2Fhome"
+        "%3Fregion%3Deu-west-1",
+    }
     assert signed_in.emulator.calls["GetRoleCredentials"] == 0
 
 
