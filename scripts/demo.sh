@@ -27,7 +27,8 @@ url=$(cat "$scratch/url")
 
 # 2. A scratch HOME with an ordinary AWS config: one sso-session, one profile.
 export HOME="$scratch/home"
-export AWS_ENDPOINT_URL_SSO="$url" AWS_ENDPOINT_URL_SSO_OIDC="$url" AWS_ENDPOINT_URL_STS="$url"
+export AWS_ENDPOINT_URL_SSO="$url" AWS_ENDPOINT_URL_SSO_OIDC="$url" AWS_ENDPOINT_URL_STS="$url" \
+  AWS_ENDPOINT_URL_SIGNIN="$url"
 unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN \
   AWS_SECURITY_TOKEN AWS_REGION AWS_DEFAULT_REGION AWS_CONFIG_FILE AWS_SHARED_CREDENTIALS_FILE
 mkdir -p "$HOME/.aws"
@@ -65,6 +66,18 @@ contract='^(AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|CREDENTIAL_EXPIRA
 step "AWS_PROFILE=other ssoexec -p demo -- env | grep -E '$contract' | sort"
 AWS_PROFILE=other ssoexec -p demo -- env | grep -E "$contract" | sort \
   | sed -E 's/^(AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN)=.*(.{4})$/\1=****\2  (redacted here)/'
+
+# 5. The AWS console as the role: --print writes the sign-in URL (a credential for 15 minutes)
+#    instead of handing the browser a one-time link to it; open it as a browser would.
+step "ssoexec console -p demo --print"
+console_url=$(ssoexec console -p demo --print)
+printf '%s\n' "$console_url" | sed -E 's/(SigninToken=).*(.{4})$/\1****\2  (redacted here)/'
+step "python3 - \"\$console_url\"  # open it as a browser would; print the page's role line"
+python - "$console_url" <<'EOF'
+import re, sys, urllib.request
+page = urllib.request.urlopen(sys.argv[1], timeout=30).read().decode()
+print(re.search(r"<p>(Role: [^<]*)</p>", page).group(1))
+EOF
 
 step "ssoexec -p demo -- sh -c 'exit 3'; echo \"exit status \$?\""
 set +e

@@ -8,7 +8,7 @@
 # With bash-completion 2 the command to run is completed by its own completion
 # (_command_offset); without it, by command names and then file names.
 
-_ssoexec_subcommands="login logout configure list export credential-process doctor completion"
+_ssoexec_subcommands="login logout configure list export credential-process doctor console completion"
 _ssoexec_regions="us-east-1 us-east-2 us-west-1 us-west-2 ca-central-1 sa-east-1 eu-west-1
 eu-west-2 eu-west-3 eu-central-1 eu-central-2 eu-north-1 eu-south-1 eu-south-2 ap-south-1
 ap-northeast-1 ap-northeast-2 ap-northeast-3 ap-southeast-1 ap-southeast-2 me-central-1
@@ -85,7 +85,8 @@ _ssoexec() {
     --region | --sso-region) _ssoexec_add $_ssoexec_regions ;;
     --login) _ssoexec_add auto never ;;
     --format) _ssoexec_add sh fish powershell json dotenv ;;
-    --start-url | --profile-template | --account | --role) ;;
+    --start-url | --profile-template | --account | --role | --destination | --duration) ;;
+    --service) _ssoexec_add s3 ec2 lambda cloudformation cloudwatch iam dynamodb ecs eks rds ;;
     *) opt="" ;;
     esac
     [[ -n $opt ]] && return
@@ -112,6 +113,7 @@ _ssoexec() {
     export) opts+=" -p --profile --format --sso-session --account --role" ;;
     credential-process) opts+=" -p --profile --sso-session --account --role" ;;
     doctor) opts+=" -p --profile" ;;
+    console) opts+=" -p --profile --region --service --destination --print --portal --duration --sso-session --account --role" ;;
     completion)
         if [[ $cur != -* ]]; then
             _ssoexec_add bash zsh fish powershell

@@ -19,7 +19,7 @@ function __ssoexec_context
                 set i (math $i + 2)
             case '-*'
                 set i (math $i + 1)
-            case login logout configure list export credential-process doctor completion
+            case login logout configure list export credential-process doctor console completion
                 echo $tokens[$i]
                 return
             case '*'
@@ -78,14 +78,15 @@ complete -c ssoexec -n $root -a list -d 'List profiles and their token state'
 complete -c ssoexec -n $root -a export -d 'Print the credentials as shell, JSON or dotenv'
 complete -c ssoexec -n $root -a credential-process -d 'Print credentials for credential_process'
 complete -c ssoexec -n $root -a doctor -d 'Explain what the command will see'
+complete -c ssoexec -n $root -a console -d 'Open the AWS console as the role'
 complete -c ssoexec -n $root -a completion -d 'Print a shell completion script'
 complete -c ssoexec -n '__ssoexec_in root command' -a '(__ssoexec_complete_command)'
 
 # Subcommand options.
-complete -c ssoexec -n '__ssoexec_in login logout export credential-process doctor' -s p -l profile -x -a '(ssoexec __complete-profiles 2>/dev/null)' -d 'AWS config profile'
-complete -c ssoexec -n '__ssoexec_in root login logout configure list export credential-process' -l sso-session -x -a '(ssoexec __complete-profiles --sso-sessions 2>/dev/null)' -d 'SSO session'
-complete -c ssoexec -n '__ssoexec_in root export credential-process' -l account -x -d 'Account id, without a profile'
-complete -c ssoexec -n '__ssoexec_in root export credential-process' -l role -x -d 'Role in --account, without a profile'
+complete -c ssoexec -n '__ssoexec_in login logout export credential-process doctor console' -s p -l profile -x -a '(ssoexec __complete-profiles 2>/dev/null)' -d 'AWS config profile'
+complete -c ssoexec -n '__ssoexec_in root login logout configure list export credential-process console' -l sso-session -x -a '(ssoexec __complete-profiles --sso-sessions 2>/dev/null)' -d 'SSO session'
+complete -c ssoexec -n '__ssoexec_in root export credential-process console' -l account -x -d 'Account id, without a profile'
+complete -c ssoexec -n '__ssoexec_in root export credential-process console' -l role -x -d 'Role in --account, without a profile'
 complete -c ssoexec -n '__ssoexec_in login' -l device-code -d 'Use the device code flow'
 complete -c ssoexec -n '__ssoexec_in login' -l no-browser -d 'Print the URL instead of opening a browser'
 complete -c ssoexec -n '__ssoexec_in logout' -l all -d 'Sign out of every SSO session'
@@ -99,4 +100,10 @@ complete -c ssoexec -n '__ssoexec_in configure' -l prune -d 'Remove the profiles
 complete -c ssoexec -n '__ssoexec_in list' -l json -d 'JSON output'
 complete -c ssoexec -n '__ssoexec_in list' -l portal -d 'What the portal offers'
 complete -c ssoexec -n '__ssoexec_in export' -l format -x -a 'sh fish powershell json dotenv' -d 'Output format'
+complete -c ssoexec -n '__ssoexec_in console' -l region -x -a '(__ssoexec_regions)' -d 'Region of the console page'
+complete -c ssoexec -n '__ssoexec_in console' -l service -x -a 's3 ec2 lambda cloudformation cloudwatch iam dynamodb ecs eks rds' -d 'Open this service'
+complete -c ssoexec -n '__ssoexec_in console' -l destination -x -d 'Open this console URL'
+complete -c ssoexec -n '__ssoexec_in console' -l print -d 'Print the URL instead of opening a browser'
+complete -c ssoexec -n '__ssoexec_in console' -l portal -d 'Open the Identity Center shortcut link'
+complete -c ssoexec -n '__ssoexec_in console' -l duration -x -d 'Console session length, 15m to 12h'
 complete -c ssoexec -n '__ssoexec_in completion' -x -a 'bash zsh fish powershell'

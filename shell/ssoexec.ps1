@@ -16,6 +16,7 @@ Register-ArgumentCompleter -Native -CommandName 'ssoexec', 'ssoexec.exe' -Script
         'export'             = 'Print the credentials as shell, JSON or dotenv'
         'credential-process' = 'Print credentials for credential_process'
         'doctor'             = 'Explain what the command will see'
+        'console'            = 'Open the AWS console as the role'
         'completion'         = 'Print a shell completion script'
     }
     $options = @{
@@ -29,6 +30,9 @@ Register-ArgumentCompleter -Native -CommandName 'ssoexec', 'ssoexec.exe' -Script
         'export'             = '-p', '--profile', '--format', '--sso-session', '--account', '--role'
         'credential-process' = '-p', '--profile', '--sso-session', '--account', '--role'
         'doctor'             = '-p', '--profile'
+        'console'            = '-p', '--profile', '--region', '--service', '--destination',
+                               '--print', '--portal', '--duration', '--sso-session', '--account',
+                               '--role'
         'completion'         = @()
     }
     $regions = 'us-east-1', 'us-east-2', 'us-west-1', 'us-west-2', 'ca-central-1', 'sa-east-1',
@@ -45,7 +49,8 @@ Register-ArgumentCompleter -Native -CommandName 'ssoexec', 'ssoexec.exe' -Script
             { $_ -in '--region', '--sso-region' } { return , $regions }
             '--login' { return , @('auto', 'never') }
             '--format' { return , @('sh', 'fish', 'powershell', 'json', 'dotenv') }
-            { $_ -in '--start-url', '--profile-template', '--account', '--role' } { return , @() }
+            { $_ -in '--start-url', '--profile-template', '--account', '--role', '--destination', '--duration' } { return , @() }
+            '--service' { return , @('s3', 'ec2', 'lambda', 'cloudformation', 'cloudwatch', 'iam') }
         }
         return $null
     }

@@ -134,7 +134,7 @@ RoleOption = Annotated[
     ),
 ]
 # Subcommands that take the three: everything else refuses them before its name.
-_TARGET_SUBCOMMANDS = ("export", "credential-process")
+_TARGET_SUBCOMMANDS = ("export", "credential-process", "console")
 
 
 def target_for(
@@ -437,6 +437,59 @@ def doctor(ctx: typer.Context, profile: SubcommandProfileOption = None) -> None:
     from ssoexec.doctor.report import diagnose
 
     raise typer.Exit(diagnose(profile or ctx.obj.profile, region=ctx.obj.region))
+
+
+@app.command()
+def console(
+    ctx: typer.Context,
+    profile: SubcommandProfileOption = None,
+    region: Annotated[
+        str | None, typer.Option("--region", help="Region of the console page (as the main one).")
+    ] = None,
+    service: Annotated[
+        str | None,
+        typer.Option("--service", help="Open this service's console: s3, ec2, lambda..."),
+    ] = None,
+    destination: Annotated[
+        str | None, typer.Option("--destination", help="Open this console URL.")
+    ] = None,
+    print_url: Annotated[
+        bool,
+        typer.Option("--print", help="Print the URL (a credential for 15 minutes); no browser."),
+    ] = False,
+    portal: Annotated[
+        bool,
+        typer.Option(
+            "--portal", help="Open IAM Identity Center's shortcut link (SSO profiles; no keys)."
+        ),
+    ] = False,
+    duration: Annotated[
+        str | None,
+        typer.Option("--duration", help="Console session length, 15m to 12h (SSO profiles)."),
+    ] = None,
+    sso_session: TargetSessionOption = None,
+    account: AccountOption = None,
+    role: RoleOption = None,
+) -> None:
+    """Open the AWS console as the profile's role, in the browser."""
+    from ssoexec.console import ConsoleRequest, open_console
+    from ssoexec.console_urls import parse_duration
+
+    if service and destination:
+        raise _usage(ctx, "give --service or --destination, not both")
+    open_console(
+        ConsoleRequest(
+            profile_name=profile or ctx.obj.profile,
+            region=region or ctx.obj.region,
+            service=service,
+            destination=destination,
+            print_url=print_url,
+            portal=portal,
+            duration=parse_duration(duration) if duration is not None else None,
+            login=ctx.obj.login,
+            target=_subcommand_target(ctx, profile, sso_session, account, role),
+        )
+    )
 
 
 @app.command()

@@ -33,6 +33,7 @@ class Response:
     content_type: str
     body: bytes
     close: bool = False  # close the connection after this response
+    headers: tuple[tuple[str, str], ...] = ()  # more headers (a redirect's Location)
 
 
 App = Callable[[str, Message], Response]  # (request path with query, headers) -> response
@@ -41,9 +42,20 @@ App = Callable[[str, Message], Response]  # (request path with query, headers) -
 class LocalServer:
     """Bound to 127.0.0.1 on a free port as soon as it is created; serves from `start` on."""
 
-    def __init__(self, app: App, *, name: str, read_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        app: App,
+        *,
+        name: str,
+        read_timeout: float = 10.0,
+        accept: Callable[[tuple[str, int]], bool] | None = None,
+    ) -> None:
+        """`accept`, if given, decides from a client's address whether to serve it at all
+        (else the connection is closed unanswered)."""
         self._http = _Server(("127.0.0.1", 0), _handler_for(app, read_timeout, self))
         self._http.name = name
+        if accept is not None:
+            self._http.verify_request = lambda _request, address: accept(address)
         self._stopped = threading.Event()
         self._answering = 0  # requests in the app or writing its response
         self._answered = threading.Condition()
@@ -127,6 +139,8 @@ def _handler_for(
                 self.send_header("Content-Type", response.content_type)
                 self.send_header("Content-Length", str(len(response.body)))
                 self.send_header("Cache-Control", "no-store")
+                for name, value in response.headers:
+                    self.send_header(name, value)
                 if response.close:
                     self.send_header("Connection", "close")
                 self.end_headers()

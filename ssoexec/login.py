@@ -45,6 +45,7 @@ __all__ = [
     "browser_on_this_machine",
     "is_wsl",
     "local_browser",
+    "opener",
     "pkce_pair",
     "registration_path",
     "sign_in",
@@ -77,11 +78,11 @@ def sign_in(
     again = login_command(session, profile_name)
     client = aws.oidc(session.region)
     over = threading.Event()  # a browser failing after this is no news
-    opener = _opener(browser, over) if open_browser else None
+    open_link = opener(browser, over) if open_browser else None
     flow = device_flow if use_device else _pkce_flow
     try:
         with clients.translate_errors("signing in to AWS SSO"):
-            token = flow(client, session, opener, again)
+            token = flow(client, session, open_link, again)
     finally:
         over.set()
     path = cache_path(session.cache_key)
@@ -127,7 +128,7 @@ def local_browser() -> str | None:
     return WEBBROWSER
 
 
-def _opener(browser: str | None, over: threading.Event) -> Opener:
+def opener(browser: str | None, over: threading.Event) -> Opener:
     """What opens the sign-in link in `browser` (local_browser's), in the background. Once the
     sign-in is `over`, a browser that failed is no news."""
     if browser == WEBBROWSER:

@@ -58,17 +58,10 @@ def resolve(plan: RunPlan, parent: Mapping[str, str], *, login: str = "auto") ->
         return Resolved(plan, plan.inherited_credentials, plan.region(parent))
     from ssoexec.clients import Aws  # botocore: only when the credentials are fetched
 
-    if plan.target is None:
-        aws = Aws(plan.profile_name)
-        sign_in = _sign_in_if_possible(login, plan.profile_name, aws)
-        profile: Profile = load_profile(plan.profile_name, load_config(aws))
-        region = plan.region(parent, profile.region)
-    else:
-        aws = Aws()  # no profile: AWS_PROFILE names none of this
-        sign_in = _sign_in_if_possible(login, None, aws)
-        profile = _target_profile(plan.target, load_config(aws), aws, sign_in)
-        plan = replace(plan, profile_name=profile.name)
-        region = plan.region(parent, profile.session.region)
+    aws = Aws(plan.profile_name) if plan.target is None else Aws()  # a target has no profile
+    sign_in = sign_in_if_possible(login, None if plan.target else plan.profile_name, aws)
+    plan, profile = plan_profile(plan, aws, sign_in)
+    region = plan.region(parent, profile_region(profile))
     log.debug("profile %s", profile)
     log.debug("region %s, from %s", region.name, region.source)
     credentials = fetch_credentials(
@@ -78,6 +71,25 @@ def resolve(plan: RunPlan, parent: Mapping[str, str], *, login: str = "auto") ->
     # Later fetches never sign in or ask for an MFA code: the command owns the terminal by then.
     refetch = lambda: fetch_credentials(profile, aws, region=region.name, ask_mfa=False)  # noqa: E731
     return Resolved(plan, credentials, region, refetch)
+
+
+def plan_profile(plan: RunPlan, aws: Aws, sign_in: Login | None) -> tuple[RunPlan, Profile]:
+    """The profile the plan names, loaded but not resolved, and the plan naming it: a target's
+    is the SSO profile of its [sso-session] (the portal asked for the role when none was
+    given, signing in through `sign_in` if it must), and the plan then names that role."""
+    if plan.target is None:
+        return plan, load_profile(plan.profile_name, load_config(aws))
+    profile = _target_profile(plan.target, load_config(aws), aws, sign_in)
+    return replace(
+        plan, profile_name=profile.name, target=plan.target.with_role(profile.role_name)
+    ), profile
+
+
+def profile_region(profile: Profile) -> str | None:
+    """The region a profile gives the command: its own, or for a target its session's."""
+    if isinstance(profile, SsoProfile) and profile.direct:
+        return profile.session.region
+    return profile.region
 
 
 def _target_profile(
@@ -119,7 +131,7 @@ def _only_role(target: DirectTarget, session: SsoSession, aws: Aws, sign_in: Log
     return roles[0]
 
 
-def _sign_in_if_possible(mode: str, profile_name: str | None, aws: Aws) -> Login | None:
+def sign_in_if_possible(mode: str, profile_name: str | None, aws: Aws) -> Login | None:
     if mode != "auto" or not person_there():
         return None
 

@@ -46,6 +46,8 @@ API_NAMES = frozenset(
         "Logout",
         "AssumeRole",
         "GetCallerIdentity",
+        "GetSigninToken",
+        "ConsoleLogin",
     }
 )
 
@@ -98,6 +100,10 @@ class Emulator:
         self._access_tokens: dict[str, AccessToken] = {}
         self._refresh_tokens: dict[str, RefreshToken] = {}
         self._credentials: dict[str, Credential] = {}
+        # federation: sign-in token -> (credentials, SessionDuration, expires at)
+        self._signin_tokens: dict[str, tuple[Credential, int | None, float]] = {}
+        self._console_sign_ins: list[dict] = []
+        self._federation_refusals: list[tuple[str, str]] = []
         self._server: Any = None
         self._thread: threading.Thread | None = None
 
@@ -150,11 +156,13 @@ class Emulator:
         return f"http://127.0.0.1:{self.port}"
 
     def endpoint_env(self) -> dict[str, str]:
-        """Environment variables that point botocore's sso, sso-oidc and sts clients here."""
+        """Environment variables that point botocore's sso, sso-oidc, sts and signin (the
+        console's federation endpoint) clients here."""
         return {
             "AWS_ENDPOINT_URL_SSO": self.url,
             "AWS_ENDPOINT_URL_SSO_OIDC": self.url,
             "AWS_ENDPOINT_URL_STS": self.url,
+            "AWS_ENDPOINT_URL_SIGNIN": self.url,
         }
 
     def now(self) -> float:
@@ -259,7 +267,7 @@ class Emulator:
                 if c.kind != "user"
                 for secret in (c.secret_access_key, c.session_token)
                 if secret
-            ]
+            ] + list(self._signin_tokens)  # console sign-in tokens: bearer credentials too
 
     def credentials_issued(self) -> list[dict]:
         """All credentials handed out (and static user keys), oldest first."""
@@ -421,7 +429,15 @@ class Emulator:
         return self._credentials.get(access_key_id)
 
     def new_session_credentials(
-        self, *, kind: str, account_id: str, role_name: str, arn: str, user_id: str, lifetime: int
+        self,
+        *,
+        kind: str,
+        account_id: str,
+        role_name: str,
+        arn: str,
+        user_id: str,
+        lifetime: int,
+        chained: bool = False,
     ) -> Credential:
         cred = Credential(
             access_key_id=ids.access_key_id("ASIA"),
@@ -433,9 +449,43 @@ class Emulator:
             kind=kind,
             role_name=role_name,
             expiration=float(int(self.now() + lifetime)),
+            chained=chained,
         )
         self._credentials[cred.access_key_id] = cred
         return cred
+
+    # ------------------------------------------------------------------ console federation
+
+    def issue_signin_token(self, cred: Credential, duration: int | None, *, lifetime: int) -> str:
+        from .federation import new_signin_token
+
+        token = self.remember_secret(new_signin_token())
+        self._signin_tokens[token] = (cred, duration, self.now() + lifetime)
+        return token
+
+    def signin_token(self, token: str) -> tuple[Credential, int | None] | None:
+        """The credentials and SessionDuration behind a sign-in token still valid, if any."""
+        found = self._signin_tokens.get(token)
+        if found is None or found[2] <= self.now():
+            return None
+        return found[0], found[1]
+
+    def record_console_sign_in(self, sign_in: dict) -> None:
+        self._console_sign_ins.append(sign_in)
+
+    def record_federation_refusal(self, action: str, reason: str) -> None:
+        self._federation_refusals.append((action, reason))
+
+    def console_sign_ins(self) -> list[dict]:
+        """Every console sign-in (Action=login) so far: arn, account_id, destination, issuer,
+        session_duration; oldest first."""
+        with self._lock:
+            return [dict(s) for s in self._console_sign_ins]
+
+    def federation_refusals(self) -> list[tuple[str, str]]:
+        """(Action, reason) of every request the federation endpoint refused with its 400."""
+        with self._lock:
+            return list(self._federation_refusals)
 
     def sso_role_credentials(self, account_id: str, role_name: str) -> Credential:
         reserved = f"AWSReservedSSO_{role_name}_{ids.stable_hex(account_id, role_name)}"

@@ -12,6 +12,7 @@ STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/"
 PORTAL = "portal"  # rest-json, body {"message": ...}
 OIDC = "oidc"  # rest-json, body {"error": ..., "error_description": ...}
 STS = "sts"  # query protocol, XML ErrorResponse
+FEDERATION = "federation"  # the console's federation endpoint: a status and an HTML page
 
 # Default HTTP status of the error codes the emulator raises.
 STATUS = {
@@ -64,6 +65,10 @@ def encode_error(err: ApiError, protocol: str, request_id: str) -> tuple[dict[st
             f"  <RequestId>{request_id}</RequestId>\n</ErrorResponse>\n"
         )
         return {"Content-Type": "text/xml"}, body.encode()
+    if protocol == FEDERATION:  # AWS gives no machine-readable reason, nor does this
+        status = "Bad Request" if err.status == 400 else f"Error {err.status}"
+        page = f"<!DOCTYPE html><html><body><h1>{escape(status)}</h1></body></html>\n"
+        return {"Content-Type": "text/html; charset=utf-8"}, page.encode()
     if protocol == OIDC:
         payload = {"error": snake_error(err.code), "error_description": err.message}
     else:

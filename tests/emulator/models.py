@@ -118,6 +118,7 @@ class Credential:
     kind: str  # sso | assumed | user
     role_name: str | None
     expiration: float | None  # epoch seconds; None for IAM user keys
+    chained: bool = False  # from AssumeRole with a role's credentials (role chaining)
 
     def public(self) -> dict:
         return {

@@ -15,8 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from . import oidc, portal, sts
-from .errors import OIDC, PORTAL, STS, ApiError, encode_error
+from . import federation, oidc, portal, sts
+from .errors import FEDERATION, OIDC, PORTAL, STS, ApiError, encode_error
 from .wire import HeaderDict, Request, Response
 
 if TYPE_CHECKING:
@@ -44,6 +44,10 @@ ROUTES: dict[tuple[str, str], tuple[str, str, Handler]] = {
     ("GET", "/assignment/roles"): ("ListAccountRoles", PORTAL, portal.list_account_roles),
     ("POST", "/logout"): ("Logout", PORTAL, portal.logout),
 }
+FEDERATION_ACTIONS: dict[str, Handler] = {
+    "GetSigninToken": federation.get_signin_token,
+    "ConsoleLogin": federation.login,
+}
 STS_ACTIONS: dict[str, Handler] = {
     "AssumeRole": sts.assume_role,
     "GetCallerIdentity": sts.get_caller_identity,
@@ -52,6 +56,10 @@ STS_ACTIONS: dict[str, Handler] = {
 
 def _unknown_action(emu: Emulator, req: Request) -> Response:
     raise ApiError("InvalidAction", f"Could not find operation {sts.action_of(req)!r}")
+
+
+def _bad_federation_action(emu: Emulator, req: Request) -> Response:
+    raise federation.refuse(emu, req, "unknown Action")
 
 
 def _not_found(emu: Emulator, req: Request) -> Response:
@@ -65,6 +73,11 @@ def resolve(req: Request) -> tuple[str | None, str, Handler]:
         if action in STS_ACTIONS:
             return action, STS, STS_ACTIONS[action]
         return None, STS, _unknown_action
+    if req.path == "/federation" and req.method == "GET":
+        api = federation.api_of(req)
+        if api is None:
+            return None, FEDERATION, _bad_federation_action
+        return api, FEDERATION, FEDERATION_ACTIONS[api]
     route = ROUTES.get((req.method, req.path))
     if route is None:
         return None, PORTAL, _not_found

@@ -207,6 +207,7 @@ def assume_role(emu: Emulator, req: Request) -> Response:
         arn=f"arn:aws:sts::{account_id}:assumed-role/{role_name}/{session_name}",
         user_id=f"{role_id}:{session_name}",
         lifetime=min(int(emu.credential_lifetime), duration),
+        chained=caller.kind in ("sso", "assumed"),
     )
     assert cred.expiration is not None
     return _xml(
