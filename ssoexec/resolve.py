@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from ssoexec.choices import person_there
 from ssoexec.credentials import RoleCredentials, fetch_credentials
 from ssoexec.plan import Region, RunPlan
-from ssoexec.profile import SsoSession, load_config, load_profile
+from ssoexec.profile import Profile, SsoSession, load_config, load_profile
 from ssoexec.sso_token import Login
 from ssoexec.token_cache import AccessToken
 
@@ -30,6 +30,7 @@ class Resolved:
     credentials: RoleCredentials
     region: Region
     refetch: Callable[[], RoleCredentials] | None = None  # for --server: never signs in or asks
+    profile: Profile | None = None  # the profile fetched for (None: inherited credentials)
 
 
 def resolve(plan: RunPlan, parent: Mapping[str, str], *, login: str = "auto") -> Resolved:
@@ -58,7 +59,7 @@ def resolve(plan: RunPlan, parent: Mapping[str, str], *, login: str = "auto") ->
     log.debug("credentials %s", credentials)
     # Later fetches never sign in or ask for an MFA code: the command owns the terminal by then.
     refetch = lambda: fetch_credentials(profile, aws, region=region.name, ask_mfa=False)  # noqa: E731
-    return Resolved(credentials, region, refetch)
+    return Resolved(credentials, region, refetch, profile)
 
 
 def _sign_in_if_possible(mode: str, profile_name: str, aws: Aws) -> Login | None:

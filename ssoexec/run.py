@@ -10,11 +10,15 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from ssoexec import process
+from ssoexec.agent.warm import ask_agent
 from ssoexec.errors import EXIT_NOT_FOUND, CommandError
 from ssoexec.plan import SERVE, RunPlan, child_env, difference, plan_run
+
+if TYPE_CHECKING:
+    from ssoexec.resolve import Resolved
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +47,11 @@ def run(
         sys.exit(serve(command, plan, login=login))
     if plan.reuses:  # no AWS call: what the outer ssoexec gave (its endpoint stays fresh)
         env = child_env(plan, os.environ, region=plan.region(os.environ).name)
+    elif (warm := ask_agent(plan.profile_name, plan.region_option, os.environ)) is not None:
+        # What the agent holds for this very run (same profile, files, environment): the
+        # answer a cold run would get, with no AWS call and without loading botocore.
+        region = plan.region(os.environ, warm.profile_region)
+        env = child_env(plan, os.environ, region=region.name, credentials=warm.credentials)
     else:
         # Only here: a nested run that reuses what it was given never loads the profile,
         # token and credentials code (nor botocore), which would triple its cost.
@@ -52,11 +61,32 @@ def run(
         env = child_env(
             plan, os.environ, region=resolved.region.name, credentials=resolved.credentials
         )
+        hand_over(plan, resolved)
     if log.isEnabledFor(logging.DEBUG):
         changed, removed = difference(os.environ, env)
         log.debug("environment: set %s; removed %s", ", ".join(changed), ", ".join(removed))
         log.debug("exec %r", command)
     process.exec_command(command, env)
+
+
+def hand_over(plan: RunPlan, resolved: Resolved) -> None:
+    """Give the agent what this cold run fetched, so the next one is warm: in a fork that
+    outlives nothing of ours, started only when an agent runs or a person is there."""
+    from ssoexec.agent import handoff
+    from ssoexec.choices import person_there
+
+    there = person_there()
+    if not handoff.applies(os.environ, person_there=there):
+        return
+    handoff.hand_over(
+        plan.profile_name,
+        plan.region_option,
+        os.environ,
+        credentials=resolved.credentials,
+        profile_region=resolved.profile.region if resolved.profile else None,
+        token_file=handoff.token_file_of(resolved.profile),
+        may_start=there,
+    )
 
 
 def serve(command: list[str], plan: RunPlan, *, login: str) -> int:
