@@ -6,11 +6,14 @@ through AWS_ENDPOINT_URL_SSO / _SSO_OIDC / _STS, pointed at the emulator.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -93,6 +96,7 @@ class Sandbox:
             "LANG": "C.UTF-8",
             "SHELL": "/bin/sh",
             "AWS_EC2_METADATA_DISABLED": "true",
+            "SSOEXEC_AGENT": "off",  # no agent unless a test asks (a pty run would start one)
             **emulator.endpoint_env(),
         }
         self.write_config(CONFIG)
@@ -155,10 +159,40 @@ class Sandbox:
             assert not (self.aws / "credentials").exists()
 
 
+def stop_sandbox_agent(box: Sandbox) -> None:
+    """Kill the agent a test left running under the sandbox's TMPDIR (by the pid its status
+    gives), see it gone, and remove its socket (an agent exits when its socket goes)."""
+    from ssoexec.agent import client
+
+    sock = box.tmp / f"ssoexec-{os.getuid()}" / "agent.sock"
+    if not sock.exists():
+        return
+    answer = client.exchange({"op": "status"}, first_byte_timeout=2, path=sock) or {}
+    pid = answer.get("pid")
+    if isinstance(pid, int) and pid > 1:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not _alive(pid), f"the agent {pid} outlived SIGKILL"
+    sock.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie, dead but not yet reaped by init, counts as gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
 @pytest.fixture
 def sandbox(tmp_path, emulator):
     box = Sandbox(tmp_path, emulator)
     yield box
+    stop_sandbox_agent(box)
     # After every test: whatever it did, no role credential reached HOME or TMPDIR.
     box.assert_no_credentials_on_disk(expect_some=False)
 

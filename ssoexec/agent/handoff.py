@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ssoexec.agent import client, protocol
-from ssoexec.agent.warm import agent_wanted, socket_present
+from ssoexec.agent.warm import agent_wanted, trusted_socket
 from ssoexec.environment import RoleCredentials
 from ssoexec.profile import Profile, sso_root
 from ssoexec.token_cache import cache_path
@@ -34,7 +34,7 @@ _PUT_TIMEOUT = 5
 def applies(environ: Mapping[str, str], *, person_there: bool) -> bool:
     """Hand over when the agent is wanted and either one runs (its socket is there) or a
     person is there, so that one may be started."""
-    return agent_wanted(environ) and (person_there or socket_present())
+    return agent_wanted(environ) and (person_there or trusted_socket() is not None)
 
 
 def hand_over(
@@ -49,7 +49,7 @@ def hand_over(
 ) -> None:
     """Fork the hand-off and return as soon as the first fork has exited."""
     request = {
-        "op": "put",
+        "op": protocol.PUT,
         "key": protocol.request_key(profile_name, region_option, environ),
         "env": protocol.resolution_env(environ),
         "profile": profile_name,
@@ -124,7 +124,13 @@ def _max_fd() -> int:
 
 
 def _put(request: dict) -> bool:
-    answer = client.ask(request, first_byte_timeout=_PUT_TIMEOUT, total_timeout=_PUT_TIMEOUT)
+    """Hand over, only to an agent in a directory safely the user's own."""
+    path = trusted_socket()
+    if path is None:
+        return False
+    answer = client.ask(
+        request, first_byte_timeout=_PUT_TIMEOUT, total_timeout=_PUT_TIMEOUT, path=path
+    )
     return bool(answer and answer.get("ok") is True)
 
 

@@ -13,6 +13,7 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ssoexec.environment import RoleCredentials
 from ssoexec.regions import is_region_name
@@ -34,33 +35,39 @@ def agent_wanted(environ: Mapping[str, str]) -> bool:
     return os.name != "nt" and environ.get(AGENT_SWITCH, "").strip().lower() != "off"
 
 
-def socket_present() -> bool:
-    """The agent's socket file is there (an agent runs, or one died and left it)."""
-    from ssoexec.agent.paths import socket_path
+def trusted_socket() -> Path | None:
+    """The agent's socket, when it is there in a directory that is safely the user's own
+    (else another user could have planted a listener there to feed or collect credentials)."""
+    from ssoexec.agent.paths import AgentDirError, check_dir, socket_path
 
     try:
-        return os.path.exists(socket_path())
-    except (OSError, ValueError):
-        return False
+        path = socket_path()
+        if not os.path.exists(path):
+            return None
+        check_dir(path.parent)
+    except (AgentDirError, OSError, ValueError) as error:
+        log.debug("agent: not used: %s", getattr(error, "message", error))
+        return None
+    return path
 
 
 def ask_agent(
     profile_name: str, region_option: str | None, environ: Mapping[str, str]
 ) -> WarmAnswer | None:
     """What the agent holds (or fetches) for this run, or None to go the cold way."""
-    if not agent_wanted(environ) or not socket_present():
+    path = trusted_socket() if agent_wanted(environ) else None
+    if path is None:
         return None
     from ssoexec.agent import client, protocol
 
-    answer = client.ask(
-        {
-            "op": protocol.GET,
-            "key": protocol.request_key(profile_name, region_option, environ),
-            "env": protocol.resolution_env(environ),
-            "profile": profile_name,
-            "region": region_option,
-        }
-    )
+    request = {
+        "op": protocol.GET,
+        "key": protocol.request_key(profile_name, region_option, environ),
+        "env": protocol.resolution_env(environ),
+        "profile": profile_name,
+        "region": region_option,
+    }
+    answer = client.ask(request, path=path)
     if not answer or answer.get("ok") is not True:
         log.debug("agent: no warm answer (%s)", _why(answer))
         return None
