@@ -17,7 +17,17 @@ from ssoexec.choices import LOGIN_MODES, login_mode, profile_name, server_mode
 from ssoexec.errors import exit_on_error
 
 SUBCOMMANDS = frozenset(
-    {"completion", "configure", "credential-process", "doctor", "export", "list", "login", "logout"}
+    {
+        "agent",
+        "completion",
+        "configure",
+        "credential-process",
+        "doctor",
+        "export",
+        "list",
+        "login",
+        "logout",
+    }
 )
 COMPLETE_PROFILES = "__complete-profiles"  # asked by the shell completion scripts
 _VALUE_OPTIONS = {"-p": "profile", "--profile": "profile", "--region": "region", "--login": "login"}
