@@ -18,7 +18,17 @@ from ssoexec.choices import LOGIN_MODES, login_mode, profile_name, server_mode
 from ssoexec.errors import exit_on_error
 
 SUBCOMMANDS = frozenset(
-    {"completion", "configure", "credential-process", "doctor", "export", "list", "login", "logout"}
+    {
+        "agent",
+        "completion",
+        "configure",
+        "credential-process",
+        "doctor",
+        "export",
+        "list",
+        "login",
+        "logout",
+    }
 )
 CREDENTIAL_PROCESS = "credential-process"
 COMPLETE_PROFILES = "__complete-profiles"  # asked by the shell completion scripts
