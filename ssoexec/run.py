@@ -77,6 +77,7 @@ def hand_over(plan: RunPlan, resolved: Resolved) -> None:
 
     there = person_there()
     if not handoff.applies(os.environ, person_there=there):
+        log.debug("agent: no hand-off (off, or none runs and nobody is there to start one)")
         return
     handoff.hand_over(
         plan.profile_name,

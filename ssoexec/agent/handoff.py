@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,7 +26,6 @@ from ssoexec.token_cache import cache_path
 
 log = logging.getLogger(__name__)
 
-_START_TIMEOUT = 10  # seconds for `ssoexec agent start` (it waits until the agent answers)
 _PUT_TIMEOUT = 5
 
 
@@ -66,7 +64,7 @@ def hand_over(
         log.debug("no hand-off to the agent: fork failed: %s", error)
         return
     if pid == 0:
-        _first_fork(request, dict(environ), may_start)
+        _first_fork(request, may_start)
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, 0)
     log.debug("credentials handed to the agent in the background")
@@ -79,18 +77,18 @@ def token_file_of(profile: Profile | None) -> Path | None:
     return cache_path(root.session.cache_key) if root is not None else None
 
 
-def _first_fork(request: dict, environ: dict[str, str], may_start: bool) -> None:
+def _first_fork(request: dict, may_start: bool) -> None:
     """In the first fork: a new session, fork the worker, exit. Never returns."""
     try:
         os.setsid()
         if os.fork() == 0:
-            _worker(request, environ, may_start)
+            _worker(request, may_start)
     except BaseException:  # noqa: S110 - a fork must never run the caller's code
         pass
     os._exit(0)
 
 
-def _worker(request: dict, environ: dict[str, str], may_start: bool) -> None:
+def _worker(request: dict, may_start: bool) -> None:
     """The worker: detach from every stream, put, exit. Never returns."""
     try:
         _detach()
@@ -99,7 +97,7 @@ def _worker(request: dict, environ: dict[str, str], may_start: bool) -> None:
         forbid_core_dumps()  # it holds the credentials until the agent has them
         if _put(request) or not may_start:
             return
-        if _start_agent(environ):
+        if _start_agent():
             _put(request)
     except BaseException:  # noqa: S110 - nobody is there to be told
         pass
@@ -134,18 +132,13 @@ def _put(request: dict) -> bool:
     return bool(answer and answer.get("ok") is True)
 
 
-def _start_agent(environ: dict[str, str]) -> bool:
-    """`ssoexec agent start`: starts one detached, or replaces one of another version."""
+def _start_agent() -> bool:
+    """Start one detached (control.start also replaces one of another version)."""
+    from ssoexec.agent.control import start
+    from ssoexec.errors import SsoexecError
+
     try:
-        started = subprocess.run(
-            [sys.executable, "-m", "ssoexec", "agent", "start"],
-            env=environ,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            timeout=_START_TIMEOUT,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
+        start()
+    except (SsoexecError, OSError):
         return False
-    return started.returncode == 0
+    return True
