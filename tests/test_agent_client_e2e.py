@@ -219,3 +219,27 @@ def test_at_a_terminal_a_cold_run_starts_the_agent_and_the_next_run_is_warm(sand
     warm = sandbox.probe("-p", "dev", env={**ON, **NO_AWS})  # no terminal: uses a running one
     assert dict(sandbox.emulator.calls) == calls
     assert warm["env"]["AWS_ACCESS_KEY_ID"].startswith("ASIA")
+
+
+def test_doctor_reports_the_agent_and_whether_the_profile_is_warm(sandbox):
+    sandbox.login("corp")
+
+    def doctor(env: dict) -> list[str]:
+        result = sandbox.run("doctor", "-p", "dev", env=env)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return [line for line in result.stdout.splitlines() if "agent" in line]
+
+    assert doctor(OFF) == [
+        "INFO     agent: turned off (SSOEXEC_AGENT=off); every run fetches its own credentials"
+    ]
+    assert doctor(ON) == ["OK       agent: none running; a cold run at a terminal starts one"]
+    pid = start_agent(sandbox)
+    lines = doctor(ON)
+    assert lines[0] == f"OK       agent: running (pid {pid}), holding 0 answer(s)"
+    assert lines[1].endswith("would fetch (the agent keeps the answer)")
+    probe(sandbox, "-p", "dev", env=NO_AWS)
+    calls = dict(sandbox.emulator.calls)
+    assert doctor(ON)[1] == "OK       agent: a run with this profile would be served warm"
+    other_region = doctor({**ON, "AWS_REGION": "us-east-2"})[1]
+    assert other_region.endswith("would fetch (the agent keeps the answer)")
+    assert dict(sandbox.emulator.calls) == calls  # doctor fetched nothing
