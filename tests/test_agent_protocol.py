@@ -92,7 +92,6 @@ def test_credentials_travel_whole():
 def test_the_directory_is_under_xdg_runtime_dir_else_the_temp_dir(tmp_path, monkeypatch):
     assert paths.agent_dir({"XDG_RUNTIME_DIR": "/run/user/7"}) == paths.Path("/run/user/7/ssoexec")
     monkeypatch.setenv("TMPDIR", str(tmp_path))
-    monkeypatch.setattr(paths.tempfile, "tempdir", None)  # gettempdir() caches its answer
     assert paths.agent_dir({"XDG_RUNTIME_DIR": "relative"}) == tmp_path / f"ssoexec-{os.getuid()}"
     assert paths.socket_path({}) == tmp_path / f"ssoexec-{os.getuid()}" / "agent.sock"
 

@@ -26,7 +26,6 @@ Stdlib only: the warm path imports this before botocore or typer, to compute `re
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -34,6 +33,16 @@ from collections.abc import Mapping
 from ssoexec import __version__
 from ssoexec.environment import RoleCredentials
 from ssoexec.timestamps import format_timestamp, parse_timestamp
+
+# The interpreter's own sha256: hashlib would load OpenSSL, ~4 MiB and milliseconds more on
+# the warm path, which computes one key.
+try:
+    from _sha256 import sha256  # Python 3.10, 3.11
+except ImportError:
+    try:
+        from _sha2 import sha256  # 3.12 and later
+    except ImportError:
+        from hashlib import sha256
 
 PROTOCOL = f"{__version__}/1"
 MAX_LINE = 64 * 1024  # bytes of one message, its newline included
@@ -81,7 +90,7 @@ def request_key(profile_name: str, region_option: str | None, environ: Mapping[s
         )
     ]
     text = json.dumps([profile_name, region_option, sorted(env.items()), files])
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _file_identity(path: str) -> list:
