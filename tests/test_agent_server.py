@@ -373,3 +373,18 @@ def test_nothing_reaches_the_disk(sandbox, emulator, agent):
         ["ls", "-A", str(agent.socket.parent)], capture_output=True, text=True, check=True
     )
     assert entries.stdout.split() == ["agent.sock"]
+
+
+def test_parallel_starts_make_one_agent(sandbox):
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: sandbox.run("agent", "start"), range(8)))
+    assert all(r.returncode == 0 for r in results), [r.stderr for r in results]
+    pids = {int(r.stderr.split("pid ")[1].split(",")[0]) for r in results}
+    try:
+        assert len(pids) == 1
+        assert sum("agent started" in r.stderr for r in results) == 1
+    finally:
+        from tests.conftest import stop_agent
+
+        for pid in pids:
+            stop_agent(sandbox, pid)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -29,7 +28,18 @@ def agent_dir(environ: Mapping[str, str] | None = None) -> Path:
     runtime = environ.get("XDG_RUNTIME_DIR", "")
     if runtime and os.path.isabs(runtime):
         return Path(runtime) / "ssoexec"
-    return Path(tempfile.gettempdir()) / f"ssoexec-{os.getuid()}"
+    return Path(temp_dir(environ)) / f"ssoexec-{os.getuid()}"
+
+
+def temp_dir(environ: Mapping[str, str]) -> str:
+    """TMPDIR when it is an absolute path, else tempfile's choice (imported only then: the
+    warm path starts with this, and tempfile brings random and shutil)."""
+    tmpdir = environ.get("TMPDIR", "")
+    if tmpdir and os.path.isabs(tmpdir):
+        return tmpdir
+    import tempfile
+
+    return tempfile.gettempdir()
 
 
 def socket_path(environ: Mapping[str, str] | None = None) -> Path:
