@@ -234,3 +234,80 @@ def run_in_terminal(argv, env, replies=(), timeout=60):
     finally:
         os.close(master)
     return os.waitstatus_to_exitcode(status), output.decode(errors="replace")
+
+
+class AgentHandle:
+    """An agent started in a sandbox with `ssoexec agent start`; asks it things directly."""
+
+    def __init__(self, sandbox: Sandbox, env: dict) -> None:
+        from ssoexec.agent.paths import socket_path
+
+        self.sandbox = sandbox
+        self.env = {**sandbox.env, **env}
+        self.socket = socket_path(self.env) if "XDG_RUNTIME_DIR" in env else self.default_socket()
+        result = sandbox.run("agent", "start", env=env)
+        assert result.returncode == 0, result.stderr
+        self.pid = self.ask({"op": "status"})["pid"]
+
+    def default_socket(self) -> Path:
+        return self.sandbox.tmp / f"ssoexec-{os.getuid()}" / "agent.sock"
+
+    def ask(self, request: dict, timeout: float = 60) -> dict | None:
+        """client.ask with generous bounds (tests share a busy machine)."""
+        from ssoexec.agent import client
+
+        return client.ask(request, first_byte_timeout=10, total_timeout=timeout, path=self.socket)
+
+    def request(self, op: str, profile: str = "dev", region: str | None = None, **extra) -> dict:
+        """A get/put/peek request for `profile` as a run in this sandbox would send it."""
+        from ssoexec.agent import protocol
+
+        env = {**self.env, **extra.pop("env", {})}
+        return {
+            "op": op,
+            "key": protocol.request_key(profile, region, env),
+            "env": protocol.resolution_env(env),
+            "profile": profile,
+            "region": region,
+            **extra,
+        }
+
+    def stop(self) -> None:
+        """`agent stop`, then SIGKILL if it is still there, and wait until it is gone."""
+        stop_agent(self.sandbox, self.pid, env=self.env)
+
+
+def process_gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+    return state in ("Z", "X")
+
+
+def wait_for(condition, timeout: float = 30, what: str = "a condition"):
+    """Poll `condition` until it is true (returns its value); fail at the deadline."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+    return value
+
+
+def stop_agent(sandbox: Sandbox, pid: int | None, env: dict | None = None) -> None:
+    import signal
+
+    sandbox.run("agent", "stop", env=env)
+    if pid is not None and not process_gone(pid):
+        os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: process_gone(pid), what=f"agent {pid} to exit")
+
+
+@pytest.fixture
+def agent(sandbox):
+    """A running agent in the sandbox (idle exit after 5 minutes), stopped afterwards."""
+    handle = AgentHandle(sandbox, {"SSOEXEC_AGENT_IDLE": "300"})
+    yield handle
+    handle.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 import threading
 from datetime import datetime, timezone
 
@@ -91,9 +92,12 @@ def test_credentials_travel_whole():
 
 def test_the_directory_is_under_xdg_runtime_dir_else_the_temp_dir(tmp_path, monkeypatch):
     assert paths.agent_dir({"XDG_RUNTIME_DIR": "/run/user/7"}) == paths.Path("/run/user/7/ssoexec")
+    uid = os.getuid()
+    assert paths.agent_dir({"TMPDIR": "/x/tmp"}) == paths.Path(f"/x/tmp/ssoexec-{uid}")
     monkeypatch.setenv("TMPDIR", str(tmp_path))
-    assert paths.agent_dir({"XDG_RUNTIME_DIR": "relative"}) == tmp_path / f"ssoexec-{os.getuid()}"
-    assert paths.socket_path({}) == tmp_path / f"ssoexec-{os.getuid()}" / "agent.sock"
+    monkeypatch.setattr(tempfile, "tempdir", None)  # gettempdir() caches its answer
+    assert paths.agent_dir({"XDG_RUNTIME_DIR": "relative"}) == tmp_path / f"ssoexec-{uid}"
+    assert paths.socket_path({"TMPDIR": "relative"}) == tmp_path / f"ssoexec-{uid}" / "agent.sock"
 
 
 def test_make_dir_makes_it_0700_whatever_the_umask(tmp_path):
@@ -196,3 +200,51 @@ def test_ask_waits_after_wait_and_reads_the_answer(tmp_path):
         }
     finally:
         done.set()
+
+
+def test_the_client_and_the_agent_process_load_nothing_heavy():
+    """The warm path imports client/protocol/paths before anything else; the agent process
+    stays small. Neither may pull in botocore, typer (click, rich) or psutil."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, ssoexec.agent.client, ssoexec.agent.server, ssoexec.agent.control; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'botocore', 'boto3', 'typer', 'click', 'rich', 'psutil', 'urllib3'}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("seconds_since", "fresh", "due"),
+    [
+        (0, True, False),
+        (700, True, False),
+        (720, True, True),
+        (900, True, True),
+        (901, False, True),
+    ],
+)
+def test_served_while_three_quarters_of_the_lifetime_is_left(seconds_since, fresh, due):
+    """An hour's credentials: refreshed ahead from minute 12, handed out until minute 15."""
+    from ssoexec.agent.store import Entry
+
+    entry = Entry(
+        profile="dev",
+        region=None,
+        env={},
+        credentials={},
+        profile_region=None,
+        token_file=None,
+        token_identity=None,
+        got_at=1000.0,
+        expires=4600.0,
+        last_used=1000.0,
+    )
+    assert entry.fresh(1000.0 + seconds_since) is fresh
+    assert entry.due(1000.0 + seconds_since) is due
+    assert not entry.fresh(4600.0)

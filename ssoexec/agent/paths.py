@@ -28,22 +28,18 @@ def agent_dir(environ: Mapping[str, str] | None = None) -> Path:
     runtime = environ.get("XDG_RUNTIME_DIR", "")
     if runtime and os.path.isabs(runtime):
         return Path(runtime) / "ssoexec"
-    return Path(temp_dir()) / f"ssoexec-{os.getuid()}"
+    return Path(temp_dir(environ)) / f"ssoexec-{os.getuid()}"
 
 
-def temp_dir() -> str:
-    """The directory tempfile.gettempdir() picks on POSIX (TMPDIR, TEMP or TMP, else /tmp,
-    /var/tmp, /usr/tmp), without its imports (random, shutil) or its test file on the warm
-    path."""
-    for name in ("TMPDIR", "TEMP", "TMP"):
-        value = os.environ.get(name)
-        if value and os.path.isdir(value):
-            return os.path.abspath(value)
-    return next((d for d in _TEMP_DIRS if os.path.isdir(d)), os.getcwd())
+def temp_dir(environ: Mapping[str, str]) -> str:
+    """TMPDIR when it is an absolute path, else tempfile's choice (imported only then: the
+    warm path starts with this, and tempfile brings random and shutil)."""
+    tmpdir = environ.get("TMPDIR", "")
+    if tmpdir and os.path.isabs(tmpdir):
+        return tmpdir
+    import tempfile
 
-
-# The agent's own directory in there is made 0700 and checked before use.
-_TEMP_DIRS = ("/tmp", "/var/tmp", "/usr/tmp")  # noqa: S108
+    return tempfile.gettempdir()
 
 
 def socket_path(environ: Mapping[str, str] | None = None) -> Path:

@@ -269,14 +269,14 @@ def main(argv: list[str]) -> int:
         agent.bind()
     except (OSError, AgentDirError):
         return 1
+    signal.signal(signal.SIGTERM, lambda *_: agent.stop())
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     if len(argv) == 2:
         with contextlib.suppress(OSError, ValueError):
             ready = int(argv[1])
             os.write(ready, b"1")
             os.close(ready)
-    signal.signal(signal.SIGTERM, lambda *_: agent.stop())
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:
         agent.serve()
     finally:
