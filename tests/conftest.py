@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -172,20 +171,8 @@ def stop_sandbox_agent(box: Sandbox) -> None:
     if isinstance(pid, int) and pid > 1:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        deadline = time.monotonic() + 10
-        while _alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert not _alive(pid), f"the agent {pid} outlived SIGKILL"
+        wait_for(lambda: process_gone(pid), what=f"agent {pid} to die of SIGKILL")
     sock.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    """Running (a zombie, dead but not yet reaped by init, counts as gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 @pytest.fixture

@@ -9,11 +9,10 @@ import json
 import os
 import signal
 import subprocess
-import time
 
 import pytest
 
-from tests.conftest import PROBE, PYTHON, SSOEXEC, run_in_terminal
+from tests.conftest import PROBE, PYTHON, SSOEXEC, AgentHandle, run_in_terminal, wait_for
 
 ON = {"SSOEXEC_AGENT": "", "SSOEXEC_AGENT_IDLE": "300"}  # the sandbox turns it off by default
 OFF = {**ON, "SSOEXEC_AGENT": "off"}
@@ -28,22 +27,14 @@ SECRET_OR_EXPIRY = (
 
 
 def start_agent(sandbox) -> int:
-    result = sandbox.run("agent", "start", env=ON)
-    assert result.returncode == 0, result.stderr
-    return agent_status(sandbox)["pid"]
+    """Started explicitly; the sandbox's teardown kills it."""
+    return AgentHandle(sandbox, ON).pid
 
 
 def agent_status(sandbox) -> dict:
     result = sandbox.run("agent", "status", "--json", env=ON)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
-
-
-def wait_until(condition, what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
 
 
 def probe(sandbox, *args: str, env: dict | None = None) -> dict:
@@ -115,7 +106,7 @@ def test_an_agent_killed_mid_request_costs_a_cold_run_and_no_error(sandbox):
         text=True,
         start_new_session=True,
     )
-    wait_until(lambda: fetches(sandbox) == 1, "the agent's fetch")
+    wait_for(lambda: fetches(sandbox) == 1, what="the agent's fetch")
     os.kill(pid, signal.SIGKILL)  # while the run waits for its answer
     sandbox.emulator.latency = 0
     stdout, stderr = run.communicate(timeout=60)
@@ -213,8 +204,8 @@ def test_at_a_terminal_a_cold_run_starts_the_agent_and_the_next_run_is_warm(sand
     assert status == 0, output
     assert fetches(sandbox) == 1
     socket_file = sandbox.tmp / f"ssoexec-{os.getuid()}" / "agent.sock"
-    wait_until(socket_file.exists, "the agent's socket")
-    wait_until(lambda: agent_status(sandbox)["entries"], "the hand-off")
+    wait_for(socket_file.exists, what="the agent's socket")
+    wait_for(lambda: agent_status(sandbox)["entries"], what="the hand-off")
     calls = dict(sandbox.emulator.calls)
     warm = sandbox.probe("-p", "dev", env={**ON, **NO_AWS})  # no terminal: uses a running one
     assert dict(sandbox.emulator.calls) == calls
