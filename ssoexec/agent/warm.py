@@ -22,6 +22,11 @@ from ssoexec.terminal import shorten
 log = logging.getLogger(__name__)
 
 AGENT_SWITCH = "SSOEXEC_AGENT"  # "off": never ask, start or feed an agent
+# Seconds for the agent's first byte. A wedged agent costs a run this much before it goes the
+# cold way (a dead one's socket costs nothing: the connect is refused). 50 ms was too short on
+# a busy machine: 32 parallel runs, each a Python starting on 2 cores, kept a healthy agent from
+# answering some of them in time, and each of those then fetched for itself.
+FIRST_BYTE_TIMEOUT = 0.25
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,7 @@ def ask_agent(
         "profile": profile_name,
         "region": region_option,
     }
-    answer = client.ask(request, path=path)
+    answer = client.ask(request, first_byte_timeout=FIRST_BYTE_TIMEOUT, path=path)
     if not answer or answer.get("ok") is not True:
         log.debug("agent: no warm answer (%s)", _why(answer))
         return None
