@@ -1,8 +1,10 @@
 """`ssoexec [-p PROFILE] [--region R] [--] COMMAND...`: plan -> credentials -> environment -> exec.
 
 Shared by the console script's fast path (entry.py) and the typer app (cli.py). What the run
-does (reuse what an outer ssoexec gave, serve, or fetch) is decided by plan.py; resolve.py gets
-the credentials; environment.py builds the command's environment; process.py runs it.
+does (reuse what an outer ssoexec gave, serve, or fetch) is decided by plan.py; a run that
+would fetch asks the agent first (agent/warm.py), and else resolve.py gets the credentials and
+agent/handoff.py gives them to the agent; environment.py builds the command's environment;
+process.py runs it.
 """
 
 from __future__ import annotations
@@ -70,8 +72,8 @@ def run(
 
 
 def hand_over(plan: RunPlan, resolved: Resolved) -> None:
-    """Give the agent what this cold run fetched, so the next one is warm: in a fork that
-    outlives nothing of ours, started only when an agent runs or a person is there."""
+    """Give the agent what this cold run fetched, so the next one is warm: from a helper
+    process spawned in the background, when an agent runs or a person is there to start one."""
     from ssoexec.agent import handoff
     from ssoexec.choices import person_there
 

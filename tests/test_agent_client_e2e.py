@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 
 import pytest
@@ -198,7 +199,13 @@ def test_in_ci_a_run_at_a_terminal_starts_no_agent(sandbox):
 
 
 def test_at_a_terminal_a_cold_run_starts_the_agent_and_the_next_run_is_warm(sandbox):
+    """...in place of a dead agent's socket, left where the new one goes."""
     sandbox.login("corp")
+    folder = sandbox.tmp / f"ssoexec-{os.getuid()}"
+    folder.mkdir(mode=0o700)
+    dead = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    dead.bind(str(folder / "agent.sock"))
+    dead.close()
     env = {**sandbox.env, **ON}
     status, output = run_in_terminal([SSOEXEC, "-p", "dev", "--", "true"], env)
     assert status == 0, output

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from ssoexec.agent import protocol
-from tests.conftest import PROBE, PYTHON
+from tests.conftest import PROBE, PYTHON, wait_for
 
 ON = {"SSOEXEC_AGENT": ""}  # the sandbox turns the agent off by default
 DEV_ARN = "arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_Admin_"
@@ -155,6 +155,17 @@ def test_a_wrong_answer_costs_a_cold_run_and_no_error(sandbox, fake_agent, answe
     sandbox.login("corp")
     assert_cold_run(sandbox, sandbox.run("-p", "dev", "--", PYTHON, PROBE, env=ON))
     assert agent.ops()[0] == "get"
+
+
+def test_an_agent_of_another_version_is_asked_to_stop(sandbox, fake_agent):
+    """After an upgrade: the run goes cold, and the hand-off, finding the old agent, asks it
+    to stop (with nobody there to start a new one, that is all it does)."""
+    other = json.dumps({"ok": True, "credentials": FAKE, "pid": 1, "v": "0.0.1/1"}) + "\n"
+    agent = fake_agent(other.encode())
+    sandbox.login("corp")
+    assert_cold_run(sandbox, sandbox.run("-p", "dev", "--", PYTHON, PROBE, env=ON))
+    wait_for(lambda: "stop" in agent.ops(), what="the stop")
+    assert agent.ops() == ["get", "put", "status", "stop"]
 
 
 def test_a_wrong_answer_to_credential_process_costs_a_cold_one(sandbox, fake_agent):

@@ -6,7 +6,8 @@ botocore and all, measured 20 ms and more on a busy machine, with copy-on-write 
 The helper gets the pipe as stdin, /dev/null as stdout and stderr, and a session of its own:
 it holds none of the command's streams, so `$(ssoexec ... -- cmd)` and pipes end when the
 command does, and a Ctrl-C at the terminal does not reach it. It forbids core dumps, starts the
-agent when none runs and auto-start applies, sends `put`, and exits; what goes wrong there,
+agent when none runs and auto-start applies (else asks one of another version to stop),
+sends `put`, and exits; what goes wrong there,
 nobody hears of (the command's run is decided). The secrets travel in the pipe only, never in
 argv or a file. The helper is the command's child (the run became the command), so it stays
 as a zombie until the command ends or reaps it: one entry in the process table, no more.
@@ -112,10 +113,13 @@ def main(argv: list[str]) -> None:
         forbid_core_dumps()  # it holds the credentials until the agent has them
         request = json.loads(sys.stdin.buffer.readline(protocol.MAX_LINE))
         _detach()
-        if _put(request) or START not in argv:
+        if _put(request):
             return
-        if _start_agent():
-            _put(request)
+        if START in argv:  # a person is there: start one, or replace a dead or old one
+            if _start_agent():
+                _put(request)
+        else:
+            _stop_an_old_version()
     except BaseException:  # noqa: S110 - nobody is there to be told
         pass
     finally:
@@ -147,6 +151,17 @@ def _put(request: dict) -> bool:
         request, first_byte_timeout=_PUT_TIMEOUT, total_timeout=_PUT_TIMEOUT, path=path
     )
     return bool(answer and answer.get("ok") is True)
+
+
+def _stop_an_old_version() -> None:
+    """An agent of another version (ssoexec was upgraded) serves no run: ask it to stop, so
+    that the next run at a terminal (or `ssoexec agent start`) puts a new one in its place."""
+    path = trusted_socket()
+    if path is None:
+        return
+    answer = client.exchange({"op": protocol.STATUS}, first_byte_timeout=_PUT_TIMEOUT, path=path)
+    if answer is not None and answer.get("v") != protocol.PROTOCOL:
+        client.exchange({"op": protocol.STOP}, first_byte_timeout=_PUT_TIMEOUT, path=path)
 
 
 def _start_agent() -> bool:
