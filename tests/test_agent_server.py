@@ -132,8 +132,12 @@ def test_a_recently_used_key_is_refreshed_ahead(sandbox, emulator, agent):
     emulator.credential_lifetime = 30
     sandbox.login()
     first = agent.ask(agent.request("get"))["credentials"]
-    wait_for(lambda: emulator.calls["GetRoleCredentials"] == 2, what="the refresh ahead")
-    # not asked for meanwhile: the agent fetched by itself; now it serves the new ones
+    # Busy meanwhile (a request every few milliseconds, none a get), the agent fetches by
+    # itself all the same; then it serves the new ones.
+    wait_for(
+        lambda: agent.ask(agent.request("peek")) and emulator.calls["GetRoleCredentials"] == 2,
+        what="the refresh ahead",
+    )
     second = wait_for(
         lambda: (c := agent.ask(agent.request("get"))["credentials"]) != first and c,
         what="the refreshed credentials",
