@@ -392,3 +392,19 @@ def test_parallel_starts_make_one_agent(sandbox):
 
         for pid in pids:
             stop_agent(sandbox, pid)
+
+
+def test_a_wipe_during_a_fetch_keeps_nothing_from_it(sandbox, emulator, agent):
+    """logout wipes: credentials a fetch brings back after that are from before the logout."""
+    sandbox.login()
+    emulator.latency = 3
+    with ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(agent.ask, agent.request("get"))
+        wait_for(lambda: emulator.calls["GetRoleCredentials"] == 1, what="the fetch to call AWS")
+        assert agent.ask({"op": "wipe"})["ok"]
+        answer = waiting.result()
+    assert answer["ok"] is False
+    assert agent.ask(agent.request("peek"))["warm"] is False
+    emulator.latency = 0
+    assert agent.ask(agent.request("get"))["ok"] is True  # a new fetch, not a remembered failure
+    assert emulator.calls["GetRoleCredentials"] == 2
