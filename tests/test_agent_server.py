@@ -408,3 +408,22 @@ def test_a_wipe_during_a_fetch_keeps_nothing_from_it(sandbox, emulator, agent):
     emulator.latency = 0
     assert agent.ask(agent.request("get"))["ok"] is True  # a new fetch, not a remembered failure
     assert emulator.calls["GetRoleCredentials"] == 2
+
+
+def test_start_replaces_a_wedged_agent(sandbox):
+    """One that accepts connections and never answers: its socket is replaced."""
+    folder = sandbox.tmp / f"ssoexec-{os.getuid()}"
+    folder.mkdir(mode=0o700)
+    wedged = socket.socket(socket.AF_UNIX)
+    wedged.bind(str(folder / "agent.sock"))
+    wedged.listen()
+    try:
+        result = sandbox.run("agent", "start")
+        assert result.returncode == 0 and "agent started" in result.stderr, result.stderr
+        status = json.loads(sandbox.run("agent", "status", "--json").stdout)
+        assert status["running"] is True
+    finally:
+        wedged.close()
+        from tests.conftest import stop_agent
+
+        stop_agent(sandbox, int(result.stderr.split("pid ")[1].split(",")[0]))
