@@ -427,3 +427,12 @@ def test_start_replaces_a_wedged_agent(sandbox):
         from tests.conftest import stop_agent
 
         stop_agent(sandbox, int(result.stderr.split("pid ")[1].split(",")[0]))
+
+
+def test_agent_without_an_action_is_a_usage_error(sandbox):
+    result = sandbox.run("agent")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "ssoexec: error: agent needs one of start, stop, status",
+        "hint: see `ssoexec agent --help`",
+    ]
