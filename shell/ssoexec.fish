@@ -19,7 +19,7 @@ function __ssoexec_context
                 set i (math $i + 2)
             case '-*'
                 set i (math $i + 1)
-            case login logout configure list export credential-process doctor completion
+            case login logout configure list export credential-process doctor completion agent
                 echo $tokens[$i]
                 return
             case '*'
@@ -79,6 +79,7 @@ complete -c ssoexec -n $root -a export -d 'Print the credentials as shell, JSON 
 complete -c ssoexec -n $root -a credential-process -d 'Print credentials for credential_process'
 complete -c ssoexec -n $root -a doctor -d 'Explain what the command will see'
 complete -c ssoexec -n $root -a completion -d 'Print a shell completion script'
+complete -c ssoexec -n $root -a agent -d 'Start, stop or ask the credentials agent'
 complete -c ssoexec -n '__ssoexec_in root command' -a '(__ssoexec_complete_command)'
 
 # Subcommand options.
@@ -98,3 +99,4 @@ complete -c ssoexec -n '__ssoexec_in list' -l json -d 'JSON output'
 complete -c ssoexec -n '__ssoexec_in list' -l portal -d 'What the portal offers'
 complete -c ssoexec -n '__ssoexec_in export' -l format -x -a 'sh fish powershell json dotenv' -d 'Output format'
 complete -c ssoexec -n '__ssoexec_in completion' -x -a 'bash zsh fish powershell'
+complete -c ssoexec -n '__ssoexec_in agent' -x -a 'start stop status'

@@ -17,6 +17,7 @@ Register-ArgumentCompleter -Native -CommandName 'ssoexec', 'ssoexec.exe' -Script
         'credential-process' = 'Print credentials for credential_process'
         'doctor'             = 'Explain what the command will see'
         'completion'         = 'Print a shell completion script'
+        'agent'              = 'Start, stop or ask the credentials agent'
     }
     $options = @{
         ''                   = '-p', '--profile', '--region', '--login', '--server', '--debug', '--version'
@@ -29,6 +30,7 @@ Register-ArgumentCompleter -Native -CommandName 'ssoexec', 'ssoexec.exe' -Script
         'credential-process' = '-p', '--profile'
         'doctor'             = '-p', '--profile'
         'completion'         = @()
+        'agent'              = @()
     }
     $regions = 'us-east-1', 'us-east-2', 'us-west-1', 'us-west-2', 'ca-central-1', 'sa-east-1',
         'eu-west-1', 'eu-west-2', 'eu-west-3', 'eu-central-1', 'eu-central-2', 'eu-north-1',
@@ -96,6 +98,10 @@ Register-ArgumentCompleter -Native -CommandName 'ssoexec', 'ssoexec.exe' -Script
 
     if ($sub -eq 'completion' -and -not $word.StartsWith('-')) {
         return 'bash', 'zsh', 'fish', 'powershell' | Where-Object { $_ -like "$word*" } |
+            ForEach-Object { New-Result $_ 'ParameterValue' $_ }
+    }
+    if ($sub -eq 'agent' -and -not $word.StartsWith('-')) {
+        return 'start', 'stop', 'status' | Where-Object { $_ -like "$word*" } |
             ForEach-Object { New-Result $_ 'ParameterValue' $_ }
     }
     if ($sub -eq '' -and -not $word.StartsWith('-')) {

@@ -401,10 +401,15 @@ def configure(
 
 
 agent_app = typer.Typer(
-    help="The agent: role credentials held in memory for warm runs (start, stop, status).",
-    no_args_is_help=True,
+    help="The agent: role credentials held in memory for warm runs (start, stop, status)."
 )
 app.add_typer(agent_app, name="agent")
+
+
+@agent_app.callback(invoke_without_command=True)
+def agent(ctx: typer.Context) -> None:
+    if ctx.invoked_subcommand is None:
+        raise _usage(ctx, "agent needs one of start, stop, status")
 
 
 @agent_app.command("start")

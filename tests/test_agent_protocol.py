@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import tempfile
 import threading
 from datetime import datetime, timezone
@@ -206,7 +207,6 @@ def test_the_client_and_the_agent_process_load_nothing_heavy():
     """The warm path imports client/protocol/paths before anything else; the agent process
     stays small. Neither may pull in botocore, typer (click, rich) or psutil."""
     import subprocess
-    import sys
 
     code = (
         "import sys, ssoexec.agent.client, ssoexec.agent.server, ssoexec.agent.control; "
@@ -248,3 +248,15 @@ def test_served_while_three_quarters_of_the_lifetime_is_left(seconds_since, fres
     assert entry.fresh(1000.0 + seconds_since) is fresh
     assert entry.due(1000.0 + seconds_since) is due
     assert not entry.fresh(4600.0)
+
+
+def test_no_agent_on_windows(monkeypatch, tmp_path):
+    """There, every run goes the cold way: the client asks nothing, and start says why."""
+    from ssoexec.agent import control
+    from ssoexec.errors import SsoexecError
+
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.delattr(socket, "AF_UNIX")
+    assert client.ask({"op": "status"}, path=tmp_path / "agent.sock") is None
+    with pytest.raises(SsoexecError, match="does not run on Windows"):
+        control.start()

@@ -132,8 +132,12 @@ def test_a_recently_used_key_is_refreshed_ahead(sandbox, emulator, agent):
     emulator.credential_lifetime = 30
     sandbox.login()
     first = agent.ask(agent.request("get"))["credentials"]
-    wait_for(lambda: emulator.calls["GetRoleCredentials"] == 2, what="the refresh ahead")
-    # not asked for meanwhile: the agent fetched by itself; now it serves the new ones
+    # Busy meanwhile (a request every few milliseconds, none a get), the agent fetches by
+    # itself all the same; then it serves the new ones.
+    wait_for(
+        lambda: agent.ask(agent.request("peek")) and emulator.calls["GetRoleCredentials"] == 2,
+        what="the refresh ahead",
+    )
     second = wait_for(
         lambda: (c := agent.ask(agent.request("get"))["credentials"]) != first and c,
         what="the refreshed credentials",
@@ -388,3 +392,47 @@ def test_parallel_starts_make_one_agent(sandbox):
 
         for pid in pids:
             stop_agent(sandbox, pid)
+
+
+def test_a_wipe_during_a_fetch_keeps_nothing_from_it(sandbox, emulator, agent):
+    """logout wipes: credentials a fetch brings back after that are from before the logout."""
+    sandbox.login()
+    emulator.latency = 3
+    with ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(agent.ask, agent.request("get"))
+        wait_for(lambda: emulator.calls["GetRoleCredentials"] == 1, what="the fetch to call AWS")
+        assert agent.ask({"op": "wipe"})["ok"]
+        answer = waiting.result()
+    assert answer["ok"] is False
+    assert agent.ask(agent.request("peek"))["warm"] is False
+    emulator.latency = 0
+    assert agent.ask(agent.request("get"))["ok"] is True  # a new fetch, not a remembered failure
+    assert emulator.calls["GetRoleCredentials"] == 2
+
+
+def test_start_replaces_a_wedged_agent(sandbox):
+    """One that accepts connections and never answers: its socket is replaced."""
+    folder = sandbox.tmp / f"ssoexec-{os.getuid()}"
+    folder.mkdir(mode=0o700)
+    wedged = socket.socket(socket.AF_UNIX)
+    wedged.bind(str(folder / "agent.sock"))
+    wedged.listen()
+    try:
+        result = sandbox.run("agent", "start")
+        assert result.returncode == 0 and "agent started" in result.stderr, result.stderr
+        status = json.loads(sandbox.run("agent", "status", "--json").stdout)
+        assert status["running"] is True
+    finally:
+        wedged.close()
+        from tests.conftest import stop_agent
+
+        stop_agent(sandbox, int(result.stderr.split("pid ")[1].split(",")[0]))
+
+
+def test_agent_without_an_action_is_a_usage_error(sandbox):
+    result = sandbox.run("agent")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "ssoexec: error: agent needs one of start, stop, status",
+        "hint: see `ssoexec agent --help`",
+    ]

@@ -11,7 +11,6 @@ its socket is gone.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import select
 import subprocess
@@ -121,6 +120,8 @@ def _runtime_env() -> dict[str, str]:
 @contextlib.contextmanager
 def _locked(folder: Path) -> Iterator[None]:
     """An exclusive flock on the directory itself, so that one start at a time replaces."""
+    import fcntl  # POSIX only: this module is imported on Windows too, to say there is no agent
+
     fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | os.O_CLOEXEC)
     try:
         deadline = time.monotonic() + LOCK_TIMEOUT

@@ -19,7 +19,7 @@ from ssoexec.clients import Aws
 from ssoexec.coredump import forbid_core_dumps
 from ssoexec.errors import EXIT_FAILURE
 from ssoexec.plan import plan_run
-from ssoexec.profile import load_config, load_profile, sso_root
+from ssoexec.profile import Profile, load_config, load_profile, sso_root
 from ssoexec.resolve import resolve
 from ssoexec.token_cache import cache_path
 
@@ -29,8 +29,7 @@ def fetch_for_agent(profile_name: str, region: str | None) -> int:
     token_file = None
     try:
         profile = load_profile(profile_name, load_config(Aws(profile_name)))
-        root = sso_root(profile)
-        token_file = str(cache_path(root.session.cache_key)) if root else None
+        token_file = token_file_of(profile)
         plan = plan_run(
             os.environ, profile_name=profile_name, region=region, server=False, share_endpoint=False
         )
@@ -46,6 +45,13 @@ def fetch_for_agent(profile_name: str, region: str | None) -> int:
         }
     )
     return 0
+
+
+def token_file_of(profile: Profile) -> str | None:
+    """The SSO token cache file the profile's credentials come from (at the root of its role
+    chain), or None when they do not come from SSO: what a `put` names as `token_file`."""
+    root = sso_root(profile)
+    return str(cache_path(root.session.cache_key)) if root else None
 
 
 def _write(message: dict) -> None:

@@ -78,17 +78,21 @@ class Agent:
         self._listener = listener
 
     def serve(self) -> None:
-        """Accept until stopped, idle, or the socket file is no longer ours."""
+        """Accept until stopped, idle, or the socket file is no longer ours. Every `tick`
+        seconds, busy or not: those checks, and the store's upkeep (refresh ahead)."""
         assert self._listener is not None
         tick = min(1.0, max(0.05, self.idle / 4))
+        next_tick = time.monotonic() + tick
         with selectors.DefaultSelector() as selector:
             selector.register(self._listener, selectors.EVENT_READ)
             selector.register(self._wake_up, selectors.EVENT_READ)
             while not self.stopping.is_set():
-                if selector.select(timeout=tick):
-                    if not self.stopping.is_set():
-                        self._accept()
+                ready = selector.select(timeout=max(0.0, next_tick - time.monotonic()))
+                if ready and not self.stopping.is_set():
+                    self._accept()
+                if time.monotonic() < next_tick:
                     continue
+                next_tick = time.monotonic() + tick
                 if time.monotonic() - self.last_request >= self.idle or not self._still_ours():
                     break
                 self.store.tick()

@@ -26,7 +26,7 @@ def render_status(answer: dict | None, *, as_json: bool) -> str:
     lines = [printable(f"agent pid {pid}, socket {socket_path()}, idle exit in {idle} s")]
     if not entries:
         return "\n".join([*lines, "holds nothing"]) + "\n"
-    rows = [("PROFILE", "REGION", "MINUTES LEFT", "REFRESHED")]
+    rows = [("PROFILE", "REGION", "MINUTES LEFT", "REFRESHES")]
     rows += [
         (
             e["profile"],

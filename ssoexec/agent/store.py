@@ -156,9 +156,13 @@ class Store:
     # ---------------------------------------------------------------- upkeep
 
     def tick(self) -> None:
-        """Drop what can no longer be served; fetch ahead for recently used keys."""
+        """Drop what can no longer be served or has been forgotten; fetch ahead for recently
+        used keys."""
         now = time.time()
         with self._lock:
+            for key, failure in list(self._failures.items()):
+                if now >= failure.until:
+                    del self._failures[key]
             for key in list(self._entries):
                 entry = self._usable(key, now)
                 if (
