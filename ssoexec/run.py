@@ -75,6 +75,7 @@ def hand_over(plan: RunPlan, resolved: Resolved) -> None:
     """Give the agent what this cold run fetched, so the next one is warm: from a helper
     process spawned in the background, when an agent runs or a person is there to start one."""
     from ssoexec.agent import handoff
+    from ssoexec.agent.fetch import token_file_of
     from ssoexec.choices import person_there
 
     there = person_there()
@@ -87,7 +88,7 @@ def hand_over(plan: RunPlan, resolved: Resolved) -> None:
         os.environ,
         credentials=resolved.credentials,
         profile_region=resolved.profile.region if resolved.profile else None,
-        token_file=handoff.token_file_of(resolved.profile),
+        token_file=token_file_of(resolved.profile) if resolved.profile else None,
         may_start=there,
     )
 

@@ -20,15 +20,10 @@ import logging
 import os
 import sys
 from collections.abc import Mapping
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ssoexec.agent import client, protocol
 from ssoexec.agent.warm import agent_wanted, trusted_socket
 from ssoexec.environment import RoleCredentials
-
-if TYPE_CHECKING:
-    from ssoexec.profile import Profile
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +50,7 @@ def hand_over(
     *,
     credentials: RoleCredentials,
     profile_region: str | None,
-    token_file: Path | None,
+    token_file: str | None,
     may_start: bool,
 ) -> None:
     """Spawn the helper that delivers the credentials; returns at once."""
@@ -67,7 +62,7 @@ def hand_over(
         "region": region_option,
         "credentials": protocol.credentials_to_wire(credentials),
         "profile_region": profile_region,
-        "token_file": str(token_file) if token_file is not None else None,
+        "token_file": token_file,
     }
     read_end, write_end = os.pipe()
     try:
@@ -93,16 +88,6 @@ def hand_over(
         os.close(read_end)
         if write_end >= 0:
             os.close(write_end)
-
-
-def token_file_of(profile: Profile | None) -> Path | None:
-    """The SSO token cache file the profile's credentials come from (the agent forgets them
-    when it changes: another sign-in), or None when they are not SSO's."""
-    from ssoexec.profile import sso_root
-    from ssoexec.token_cache import cache_path
-
-    root = sso_root(profile) if profile is not None else None
-    return cache_path(root.session.cache_key) if root is not None else None
 
 
 def main(argv: list[str]) -> None:
