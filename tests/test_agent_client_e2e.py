@@ -241,3 +241,24 @@ def test_doctor_reports_the_agent_and_whether_the_profile_is_warm(sandbox):
     other_region = doctor({**ON, "AWS_REGION": "us-east-2"})[1]
     assert other_region.endswith("would fetch (the agent keeps the answer)")
     assert dict(sandbox.emulator.calls) == calls  # doctor fetched nothing
+
+
+def test_a_warm_run_execs_the_command_in_its_own_process(sandbox):
+    sandbox.login("corp")
+    start_agent(sandbox)
+    probe(sandbox, "-p", "dev", env=NO_AWS)
+    run = subprocess.Popen(
+        [SSOEXEC, "-p", "dev", "--", PYTHON, PROBE],
+        env={**sandbox.env, **ON, **NO_AWS},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    stdout, stderr = run.communicate(timeout=60)
+    assert (run.returncode, stderr) == (0, "")
+    assert json.loads(stdout)["pid"] == run.pid  # exec'd: the command took ssoexec's pid
+    assert fetches(sandbox) == 1
+    missing = sandbox.run("-p", "dev", "--", "no-such-command-here", env=ON)
+    assert missing.returncode == 127 and "command not found" in missing.stderr
