@@ -2,14 +2,19 @@
 
 Measured in one run, against the bundled emulator on 127.0.0.1 with a valid SSO token:
 
-  ssoexec   `ssoexec -p dev -- true` (the installed console script)
+  ssoexec   `ssoexec -p dev -- true` (the installed console script), no agent: a cold run
+  handoff   the same cold run with a dead agent's socket there: it asks (refused), fetches,
+            and forks the hand-off (which finds no agent): what an agent costs a cold run
+  warm      `ssoexec -p dev -- true` answered by a running agent (no AWS call)
   boto3     a minimal script: import boto3, resolve the same profile's credentials, exec `true`
   nested    `ssoexec -p dev -- true` inside an ssoexec child for dev (reuses, no AWS call)
+  cp-cold   `ssoexec credential-process -p dev`, no agent
+  cp-warm   `ssoexec credential-process -p dev`, answered by the agent
   python    `python -c pass`, the interpreter's own start-up, for scale
 
 Runs are interleaved so that machine noise hits every variant alike. Reported: the median and
-spread of wall time, the median peak RSS (ru_maxrss of the whole process, before its exec),
-and the ratio of the ssoexec and boto3 medians.
+spread of wall time, the median peak RSS (see `peak_rss`), and the ratios of the medians
+to boto3's.
 
     python benchmarks/exec_overhead.py [--runs 40]
 """
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -55,16 +61,39 @@ os.execvpe("true", ["true"], env)
 """
 
 
-def measure(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
-    """Wall seconds and peak RSS (KiB) of one whole process, exec'd command included."""
+def measure(argv: list[str], env: dict[str, str]) -> float:
+    """Wall seconds of one whole process, exec'd command included."""
     start = time.perf_counter()
-    child = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL)
-    _, status, usage = os.wait4(child.pid, 0)
+    child = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    status = child.wait()
     elapsed = time.perf_counter() - start
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0:
-        raise SystemExit(f"{argv} failed with status {child.returncode}")
-    return elapsed, usage.ru_maxrss
+    if status != 0:
+        raise SystemExit(f"{argv} failed with status {status}")
+    return elapsed
+
+
+# A process forked from this one starts with this one's resident set counted in its peak, and
+# keeps that peak through exec. So the peak is taken by a small fresh interpreter that forks
+# the run itself (its own few MiB are then the floor) and reports its children's ru_maxrss.
+PEAK_HELPER = """\
+import os, resource, sys
+pid = os.fork()
+if pid == 0:
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 0); os.dup2(null, 1)
+    os.execvpe(sys.argv[1], sys.argv[1:], os.environ)
+_, status = os.waitpid(pid, 0)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss if status == 0 else -1)
+"""
+
+
+def peak_rss(argv: list[str], env: dict[str, str]) -> int:
+    """Peak RSS (KiB) of one whole run, before and after its exec, measured from a helper."""
+    helper = [sys.executable, "-I", "-S", "-c", PEAK_HELPER, *argv]
+    output = subprocess.run(helper, env=env, capture_output=True, text=True, check=True).stdout
+    if int(output) < 0:
+        raise SystemExit(f"{argv} failed")
+    return int(output)
 
 
 def main() -> None:
@@ -85,40 +114,58 @@ def main() -> None:
             "PATH": f"{bin_dir}:/usr/bin:/bin",
             "HOME": str(home),
             "LANG": "C.UTF-8",
+            "SSOEXEC_AGENT_IDLE": "3600",
             **emulator.endpoint_env(),
         }
-        nested_env = dict(env)
+        # Each its own TMPDIR, where the agent's socket lives: none, a dead one's, a live one's.
+        cold_env = {**env, "TMPDIR": make_tmp(scratch, "cold")}
+        handoff_env = {**env, "TMPDIR": make_tmp(scratch, "handoff")}
+        warm_env = {**env, "TMPDIR": make_tmp(scratch, "warm")}
+        plant_dead_socket(handoff_env["TMPDIR"])
+        nested_env = dict(cold_env)
         probe = subprocess.run(
             [ssoexec, "-p", "dev", "--", "env"],
-            env=env,
+            env=cold_env,
             capture_output=True,
             text=True,
             check=True,
         )
         nested_env.update(line.split("=", 1) for line in probe.stdout.splitlines())
+        subprocess.run([ssoexec, "agent", "start"], env=warm_env, check=True)
 
+        run = [ssoexec, "-p", "dev", "--", "true"]
+        credential_process = [ssoexec, "credential-process", "-p", "dev"]
         variants = {
-            "ssoexec": ([ssoexec, "-p", "dev", "--", "true"], env),
-            "boto3": ([sys.executable, str(baseline)], env),
-            "nested": ([ssoexec, "-p", "dev", "--", "true"], nested_env),
-            "python": ([sys.executable, "-c", "pass"], env),
+            "ssoexec": (run, cold_env),
+            "handoff": (run, handoff_env),
+            "warm": (run, warm_env),
+            "boto3": ([sys.executable, str(baseline)], cold_env),
+            "nested": (run, nested_env),
+            "cp-cold": (credential_process, cold_env),
+            "cp-warm": (credential_process, warm_env),
+            "python": ([sys.executable, "-c", "pass"], cold_env),
         }
-        for argv, variant_env in variants.values():  # warm the page cache and .pyc files
-            measure(argv, variant_env)
-        calls_before = emulator.calls["GetRoleCredentials"]
-        times: dict[str, list[float]] = {name: [] for name in variants}
-        rss: dict[str, list[int]] = {name: [] for name in variants}
-        for _ in range(args.runs):
-            for name, (argv, variant_env) in variants.items():
-                seconds, peak = measure(argv, variant_env)
-                times[name].append(seconds)
-                rss[name].append(peak)
-        calls = emulator.calls["GetRoleCredentials"] - calls_before
+        try:
+            for argv, variant_env in variants.values():  # warm the page cache and .pyc files
+                measure(argv, variant_env)
+            calls_before = emulator.calls["GetRoleCredentials"]
+            times: dict[str, list[float]] = {name: [] for name in variants}
+            rss: dict[str, list[int]] = {name: [] for name in variants}
+            for _ in range(args.runs):
+                for name, (argv, variant_env) in variants.items():
+                    times[name].append(measure(argv, variant_env))
+            for _ in range(min(args.runs, 10)):
+                for name, (argv, variant_env) in variants.items():
+                    rss[name].append(peak_rss(argv, variant_env))
+            calls = emulator.calls["GetRoleCredentials"] - calls_before
+        finally:
+            subprocess.run([ssoexec, "agent", "stop"], env=warm_env, check=False)
 
     print(
         f"{args.runs} interleaved runs each, python {sys.version.split()[0]}, "
         f"{os.cpu_count()} cores; GetRoleCredentials calls: {calls} "
-        f"(expected {2 * args.runs}: ssoexec and boto3, none for nested)"
+        f"(expected {4 * args.runs + 4 * min(args.runs, 10)}: ssoexec, handoff, boto3 and "
+        "cp-cold; none warm or nested)"
     )
     print(f"{'variant':10} {'median ms':>10} {'p10 ms':>8} {'p90 ms':>8} {'peak RSS MiB':>13}")
     for name in variants:
@@ -129,8 +176,24 @@ def main() -> None:
             f"{name:10} {statistics.median(ordered) * 1000:10.1f} {p10 * 1000:8.1f} "
             f"{p90 * 1000:8.1f} {statistics.median(rss[name]) / 1024:13.1f}"
         )
-    ratio = statistics.median(times["ssoexec"]) / statistics.median(times["boto3"])
-    print(f"ratio ssoexec / boto3 (medians): {ratio:.2f}")
+    boto3 = statistics.median(times["boto3"])
+    for name in ("ssoexec", "handoff", "warm", "nested", "cp-cold", "cp-warm"):
+        print(f"ratio {name} / boto3 (medians): {statistics.median(times[name]) / boto3:.2f}")
+
+
+def make_tmp(scratch: str, name: str) -> str:
+    path = Path(scratch) / f"tmp-{name}"
+    path.mkdir()
+    return str(path)
+
+
+def plant_dead_socket(tmpdir: str) -> None:
+    """The socket file an agent killed with SIGKILL leaves: there, and nobody listening."""
+    folder = Path(tmpdir) / f"ssoexec-{os.getuid()}"
+    folder.mkdir(mode=0o700)
+    dead = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    dead.bind(str(folder / "agent.sock"))
+    dead.close()
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@
 # With bash-completion 2 the command to run is completed by its own completion
 # (_command_offset); without it, by command names and then file names.
 
-_ssoexec_subcommands="login logout configure list export credential-process doctor console completion"
+_ssoexec_subcommands="login logout configure list export credential-process doctor console completion agent"
 _ssoexec_regions="us-east-1 us-east-2 us-west-1 us-west-2 ca-central-1 sa-east-1 eu-west-1
 eu-west-2 eu-west-3 eu-central-1 eu-central-2 eu-north-1 eu-south-1 eu-south-2 ap-south-1
 ap-northeast-1 ap-northeast-2 ap-northeast-3 ap-southeast-1 ap-southeast-2 me-central-1
@@ -117,6 +117,12 @@ _ssoexec() {
     completion)
         if [[ $cur != -* ]]; then
             _ssoexec_add bash zsh fish powershell
+            return
+        fi
+        ;;
+    agent)
+        if [[ $cur != -* ]]; then
+            _ssoexec_add start stop status
             return
         fi
         ;;

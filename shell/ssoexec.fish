@@ -19,7 +19,7 @@ function __ssoexec_context
                 set i (math $i + 2)
             case '-*'
                 set i (math $i + 1)
-            case login logout configure list export credential-process doctor console completion
+            case login logout configure list export credential-process doctor console completion agent
                 echo $tokens[$i]
                 return
             case '*'
@@ -80,6 +80,7 @@ complete -c ssoexec -n $root -a credential-process -d 'Print credentials for cre
 complete -c ssoexec -n $root -a doctor -d 'Explain what the command will see'
 complete -c ssoexec -n $root -a console -d 'Open the AWS console as the role'
 complete -c ssoexec -n $root -a completion -d 'Print a shell completion script'
+complete -c ssoexec -n $root -a agent -d 'Start, stop or ask the credentials agent'
 complete -c ssoexec -n '__ssoexec_in root command' -a '(__ssoexec_complete_command)'
 
 # Subcommand options.
@@ -107,3 +108,4 @@ complete -c ssoexec -n '__ssoexec_in console' -l print -d 'Print the URL instead
 complete -c ssoexec -n '__ssoexec_in console' -l portal -d 'Open the Identity Center shortcut link'
 complete -c ssoexec -n '__ssoexec_in console' -l duration -x -d 'Console session length, 15m to 12h'
 complete -c ssoexec -n '__ssoexec_in completion' -x -a 'bash zsh fish powershell'
+complete -c ssoexec -n '__ssoexec_in agent' -x -a 'start stop status'

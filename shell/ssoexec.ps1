@@ -18,6 +18,7 @@ Register-ArgumentCompleter -Native -CommandName 'ssoexec', 'ssoexec.exe' -Script
         'doctor'             = 'Explain what the command will see'
         'console'            = 'Open the AWS console as the role'
         'completion'         = 'Print a shell completion script'
+        'agent'              = 'Start, stop or ask the credentials agent'
     }
     $options = @{
         ''                   = '-p', '--profile', '--region', '--login', '--server', '--debug', '--version',
@@ -34,6 +35,7 @@ Register-ArgumentCompleter -Native -CommandName 'ssoexec', 'ssoexec.exe' -Script
                                '--print', '--portal', '--duration', '--sso-session', '--account',
                                '--role'
         'completion'         = @()
+        'agent'              = @()
     }
     $regions = 'us-east-1', 'us-east-2', 'us-west-1', 'us-west-2', 'ca-central-1', 'sa-east-1',
         'eu-west-1', 'eu-west-2', 'eu-west-3', 'eu-central-1', 'eu-central-2', 'eu-north-1',
@@ -102,6 +104,10 @@ Register-ArgumentCompleter -Native -CommandName 'ssoexec', 'ssoexec.exe' -Script
 
     if ($sub -eq 'completion' -and -not $word.StartsWith('-')) {
         return 'bash', 'zsh', 'fish', 'powershell' | Where-Object { $_ -like "$word*" } |
+            ForEach-Object { New-Result $_ 'ParameterValue' $_ }
+    }
+    if ($sub -eq 'agent' -and -not $word.StartsWith('-')) {
+        return 'start', 'stop', 'status' | Where-Object { $_ -like "$word*" } |
             ForEach-Object { New-Result $_ 'ParameterValue' $_ }
     }
     if ($sub -eq '' -and -not $word.StartsWith('-')) {

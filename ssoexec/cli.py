@@ -540,3 +540,60 @@ def configure(
         ask=ask,
         prune=prune,
     )
+
+
+agent_app = typer.Typer(
+    help="The agent: role credentials held in memory for warm runs (start, stop, status)."
+)
+app.add_typer(agent_app, name="agent")
+
+
+@agent_app.callback(invoke_without_command=True)
+def agent(ctx: typer.Context) -> None:
+    if ctx.invoked_subcommand is None:
+        raise _usage(ctx, "agent needs one of start, stop, status")
+
+
+@agent_app.command("start")
+def agent_start() -> None:
+    """Start the agent (detached), unless one runs already."""
+    from ssoexec.agent.control import start
+
+    pid, path, started = start()
+    say(f"agent {'started' if started else 'already running'}: pid {pid}, socket {path}")
+
+
+@agent_app.command("stop")
+def agent_stop() -> None:
+    """Stop the agent; what it held is gone with it."""
+    from ssoexec.agent.control import stop
+
+    say("agent stopped" if stop() else "no agent is running")
+
+
+@agent_app.command("status")
+def agent_status(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
+) -> None:
+    """What the agent holds (profiles, minutes left; never a secret). Exit status 3: none."""
+    from ssoexec.agent.control import status
+    from ssoexec.agent.show import render_status
+
+    answer = status()
+    sys.stdout.write(render_status(answer, as_json=as_json))
+    if answer is None:
+        say("no agent is running")
+        raise typer.Exit(3)
+
+
+@agent_app.command("fetch", hidden=True)
+def agent_fetch(
+    profile: SubcommandProfileOption = None,
+    region: Annotated[str | None, typer.Option("--region")] = None,
+) -> None:
+    """The cold path, for the agent: one JSON line on stdout; never signs in."""
+    from ssoexec.agent.fetch import fetch_for_agent
+
+    if not profile:
+        raise SsoexecError("agent fetch needs -p", "it is run by the agent, not by hand")
+    raise typer.Exit(fetch_for_agent(profile, region))

@@ -9,6 +9,7 @@ command-line interface; tests/test_entry.py checks that both read every input al
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field
 from typing import NoReturn
@@ -18,6 +19,7 @@ from ssoexec.errors import exit_on_error
 
 SUBCOMMANDS = frozenset(
     {
+        "agent",
         "completion",
         "configure",
         "console",
@@ -29,6 +31,7 @@ SUBCOMMANDS = frozenset(
         "logout",
     }
 )
+CREDENTIAL_PROCESS = "credential-process"
 COMPLETE_PROFILES = "__complete-profiles"  # asked by the shell completion scripts
 _VALUE_OPTIONS = {
     "-p": "profile",
@@ -87,6 +90,70 @@ def parse_run(argv: list[str]) -> RunRequest | None:
     return RunRequest(**seen)
 
 
+def parse_credential_process(argv: list[str]) -> tuple[str | None, str | None] | None:
+    """`[-p P] [--region R] credential-process [-p P]`: (profile, region), the subcommand's
+    -p first; None for any other form (the typer app reads and checks those)."""
+    if CREDENTIAL_PROCESS not in argv:
+        return None
+    at = argv.index(CREDENTIAL_PROCESS)
+    before = _value_options(argv[:at], ("-p", "--profile", "--region"))
+    after = _value_options(argv[at + 1 :], ("-p", "--profile"))
+    if before is None or after is None:
+        return None
+    return after.get("profile") or before.get("profile"), before.get("region")
+
+
+def _value_options(args: list[str], names: tuple[str, ...]) -> dict[str, str] | None:
+    """`args` read as value options among `names` alone, or None for anything else."""
+    seen: dict[str, str] = {}
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg.startswith("--"):
+            name, equals, value = arg.partition("=")
+        else:
+            name, equals, value = arg[:2], arg[2:3], arg[2:]
+        if name not in names:
+            return None
+        if not equals:
+            index += 1
+            value = args[index] if index < len(args) else ""
+        if not value or value.startswith("-"):
+            return None
+        seen[_VALUE_OPTIONS[name]] = value
+        index += 1
+    return seen
+
+
+def warm_credential_process(profile_option: str | None, region: str | None) -> None:
+    """Print what the agent holds for the profile as `credential-process` does, and exit 0;
+    return (for the cold path) when it holds nothing, or when the cold path has more to say
+    (a loop through credential_process, inherited credentials, a bad region)."""
+    from ssoexec.agent.warm import ask_agent
+    from ssoexec.credential_json import profile_chain, version1
+    from ssoexec.errors import SsoexecError
+    from ssoexec.plan import FETCH, plan_run
+
+    name = profile_name(profile_option)
+    if name in profile_chain(os.environ):
+        return
+    plan = plan_run(
+        os.environ, profile_name=name, region=region, server=False, share_endpoint=False
+    )
+    if plan.action != FETCH:
+        return
+    warm = ask_agent(name, region, os.environ)
+    if warm is None:
+        return
+    try:
+        plan.region(os.environ, warm.profile_region)  # as the cold path, which checks it
+    except SsoexecError:
+        return
+    sys.stdout.write(version1(warm.credentials))
+    sys.stdout.flush()
+    sys.exit(0)
+
+
 def main() -> NoReturn:
     argv = sys.argv[1:]
     if argv[:1] == [COMPLETE_PROFILES]:  # on every <TAB>: keep it fast, no typer, no botocore
@@ -95,6 +162,10 @@ def main() -> NoReturn:
         print_profile_names(argv[1:])
         sys.exit(0)
     request = parse_run(argv)
+    if request is None:
+        asked = parse_credential_process(argv)
+        if asked is not None:
+            warm_credential_process(*asked)  # exits when the agent answered
     if request is None or login_mode(request.login) not in LOGIN_MODES:
         from ssoexec import cli
 

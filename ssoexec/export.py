@@ -19,12 +19,12 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, NoReturn
 
-from ssoexec import environment
+from ssoexec import credential_json, environment
+from ssoexec.credential_json import PROFILE_CHAIN, profile_chain
 from ssoexec.errors import ConfigError, SsoexecError
 from ssoexec.plan import RunPlan, child_env, difference, plan_run
 from ssoexec.resolve import resolve
 from ssoexec.terminal import printable, shorten
-from ssoexec.timestamps import format_timestamp
 
 if TYPE_CHECKING:
     from ssoexec.direct import DirectTarget
@@ -40,10 +40,6 @@ SET_VARIABLES = (
     environment.SSOEXEC_PROFILE,
     environment.SSOEXEC_EXPIRATION,
 )
-
-# Profiles being resolved by the credential-process calls above this one (a JSON list): a
-# profile whose credential_process runs ssoexec for itself would otherwise fork forever.
-PROFILE_CHAIN = "_SSOEXEC_PROFILE_CHAIN"
 
 
 def export_credentials(
@@ -190,18 +186,7 @@ def credential_process(
         enter_profile_chain(profile_name)
     plan = _plan(profile_name, region, target)
     credentials = resolve(plan, os.environ, login="never").credentials
-    output: dict[str, object] = {
-        "Version": 1,
-        "AccessKeyId": credentials.access_key_id,
-        "SecretAccessKey": credentials.secret_access_key,
-    }
-    if credentials.session_token:
-        output["SessionToken"] = credentials.session_token
-    if credentials.expiration is not None:
-        output["Expiration"] = format_timestamp(credentials.expiration)
-    if credentials.account_id:
-        output["AccountId"] = credentials.account_id
-    sys.stdout.write(json.dumps(output) + "\n")
+    sys.stdout.write(credential_json.version1(credentials))
     sys.stdout.flush()
 
 
@@ -219,11 +204,3 @@ def enter_profile_chain(profile_name: str) -> None:
             "not back at the profile that uses it",
         )
     os.environ[PROFILE_CHAIN] = json.dumps([*chain, profile_name])
-
-
-def profile_chain(env: Mapping[str, str]) -> list[str]:
-    try:
-        chain = json.loads(env.get(PROFILE_CHAIN) or "[]")
-    except ValueError:
-        return []
-    return [name for name in chain if isinstance(name, str)] if isinstance(chain, list) else []

@@ -45,6 +45,7 @@ class Resolved:
     credentials: RoleCredentials
     region: Region
     refetch: Callable[[], RoleCredentials] | None = None  # for --server: never signs in or asks
+    profile: Profile | None = None  # the profile fetched for (None: inherited credentials)
 
 
 def resolve(plan: RunPlan, parent: Mapping[str, str], *, login: str = "auto") -> Resolved:
@@ -70,7 +71,7 @@ def resolve(plan: RunPlan, parent: Mapping[str, str], *, login: str = "auto") ->
     log.debug("credentials %s", credentials)
     # Later fetches never sign in or ask for an MFA code: the command owns the terminal by then.
     refetch = lambda: fetch_credentials(profile, aws, region=region.name, ask_mfa=False)  # noqa: E731
-    return Resolved(plan, credentials, region, refetch)
+    return Resolved(plan, credentials, region, refetch, profile)
 
 
 def plan_profile(plan: RunPlan, aws: Aws, sign_in: Login | None) -> tuple[RunPlan, Profile]:

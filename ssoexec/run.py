@@ -1,8 +1,10 @@
 """`ssoexec [-p PROFILE] [--region R] [--] COMMAND...`: plan -> credentials -> environment -> exec.
 
 Shared by the console script's fast path (entry.py) and the typer app (cli.py). What the run
-does (reuse what an outer ssoexec gave, serve, or fetch) is decided by plan.py; resolve.py gets
-the credentials; environment.py builds the command's environment; process.py runs it.
+does (reuse what an outer ssoexec gave, serve, or fetch) is decided by plan.py; a run that
+would fetch asks the agent first (agent/warm.py), and else resolve.py gets the credentials and
+agent/handoff.py gives them to the agent; environment.py builds the command's environment;
+process.py runs it.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ import sys
 from typing import TYPE_CHECKING, NoReturn
 
 from ssoexec import process
+from ssoexec.agent.warm import ask_agent
 from ssoexec.errors import EXIT_NOT_FOUND, CommandError
 from ssoexec.plan import SERVE, RunPlan, child_env, difference, plan_run
 
 if TYPE_CHECKING:
     from ssoexec.direct import DirectTarget
+    from ssoexec.resolve import Resolved
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +54,14 @@ def run(
         sys.exit(serve(command, plan, login=login))
     if plan.reuses:  # no AWS call: what the outer ssoexec gave (its endpoint stays fresh)
         env = child_env(plan, os.environ, region=plan.region(os.environ).name)
+    elif (
+        plan.target is None  # the agent serves profiles; a role named by options goes cold
+        and (warm := ask_agent(plan.profile_name, plan.region_option, os.environ)) is not None
+    ):
+        # What the agent holds for this very run (same profile, files, environment): the
+        # answer a cold run would get, with no AWS call and without loading botocore.
+        region = plan.region(os.environ, warm.profile_region)
+        env = child_env(plan, os.environ, region=region.name, credentials=warm.credentials)
     else:
         # Only here: a nested run that reuses what it was given never loads the profile,
         # token and credentials code (nor botocore), which would triple its cost.
@@ -59,11 +71,35 @@ def run(
         env = child_env(
             resolved.plan, os.environ, region=resolved.region.name, credentials=resolved.credentials
         )
+        if plan.target is None:
+            hand_over(plan, resolved)
     if log.isEnabledFor(logging.DEBUG):
         changed, removed = difference(os.environ, env)
         log.debug("environment: set %s; removed %s", ", ".join(changed), ", ".join(removed))
         log.debug("exec %r", command)
     process.exec_command(command, env)
+
+
+def hand_over(plan: RunPlan, resolved: Resolved) -> None:
+    """Give the agent what this cold run fetched, so the next one is warm: from a helper
+    process spawned in the background, when an agent runs or a person is there to start one."""
+    from ssoexec.agent import handoff
+    from ssoexec.agent.fetch import token_file_of
+    from ssoexec.choices import person_there
+
+    there = person_there()
+    if not handoff.applies(os.environ, person_there=there):
+        log.debug("agent: no hand-off (off, or none runs and nobody is there to start one)")
+        return
+    handoff.hand_over(
+        plan.profile_name,
+        plan.region_option,
+        os.environ,
+        credentials=resolved.credentials,
+        profile_region=resolved.profile.region if resolved.profile else None,
+        token_file=token_file_of(resolved.profile) if resolved.profile else None,
+        may_start=there,
+    )
 
 
 def serve(command: list[str], plan: RunPlan, *, login: str) -> int:

@@ -3,27 +3,36 @@ client registration stays)."""
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 from contextlib import suppress
 from pathlib import Path
 
 from ssoexec import clients
+from ssoexec.agent import client as agent_client
+from ssoexec.agent import protocol
+from ssoexec.agent.paths import socket_path
 from ssoexec.errors import ConfigError, SsoexecError
 from ssoexec.profile import SsoSession
 from ssoexec.sso_token import token_file_lock
 from ssoexec.terminal import say
 from ssoexec.token_cache import AccessToken, cache_dir, cache_path, read_cache_json
 
+log = logging.getLogger(__name__)
+
 
 def sign_out(session: SsoSession, aws: clients.Aws) -> bool:
     """Log the session's token out of the portal, then delete the token file (the client
     registration stays, as with `aws sso logout`). False when there was no token."""
+    wipe_agent()
     return _sign_out_file(cache_path(session.cache_key), aws)
 
 
 def sign_out_all(aws: clients.Aws) -> tuple[int, int]:
     """Every token in the cache, as `aws sso logout` does: (signed out, failed). A token that
     cannot be signed out of is reported and kept, and the others are still signed out."""
+    wipe_agent()
     done = failed = 0
     for path in sorted(cache_dir().glob("*.json")):
         try:
@@ -33,6 +42,21 @@ def sign_out_all(aws: clients.Aws) -> tuple[int, int]:
             say(f"error: could not sign out: {error.message}")
             print(f"hint: {error.hint}", file=sys.stderr, flush=True)
     return done, failed
+
+
+def wipe_agent() -> None:
+    """Make a running agent forget every credential it holds (any logout: what it holds came
+    from sessions the user is leaving). One of another version cannot be told to wipe, so it
+    is stopped, which wipes too. Nothing to say when none runs."""
+    if not os.path.exists(socket_path()):
+        return
+    wiped = agent_client.ask({"op": protocol.WIPE}, first_byte_timeout=_AGENT_TIMEOUT)
+    if wiped is None:
+        agent_client.exchange({"op": protocol.STOP}, first_byte_timeout=_AGENT_TIMEOUT)
+    log.debug("agent: asked to forget its credentials (%s)", "done" if wiped else "stopped")
+
+
+_AGENT_TIMEOUT = 2  # seconds: a logout may wait a moment for the agent to forget
 
 
 def _sign_out_file(path: Path, aws: clients.Aws) -> bool:

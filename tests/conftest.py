@@ -6,9 +6,11 @@ through AWS_ENDPOINT_URL_SSO / _SSO_OIDC / _STS, pointed at the emulator.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -93,6 +95,7 @@ class Sandbox:
             "LANG": "C.UTF-8",
             "SHELL": "/bin/sh",
             "AWS_EC2_METADATA_DISABLED": "true",
+            "SSOEXEC_AGENT": "off",  # no agent unless a test asks (a pty run would start one)
             **emulator.endpoint_env(),
         }
         self.write_config(CONFIG)
@@ -155,10 +158,28 @@ class Sandbox:
             assert not (self.aws / "credentials").exists()
 
 
+def stop_sandbox_agent(box: Sandbox) -> None:
+    """Kill the agent a test left running under the sandbox's TMPDIR (by the pid its status
+    gives), see it gone, and remove its socket (an agent exits when its socket goes)."""
+    from ssoexec.agent import client
+
+    sock = box.tmp / f"ssoexec-{os.getuid()}" / "agent.sock"
+    if not sock.exists():
+        return
+    answer = client.exchange({"op": "status"}, first_byte_timeout=2, path=sock) or {}
+    pid = answer.get("pid")
+    if isinstance(pid, int) and pid > 1:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: process_gone(pid), what=f"agent {pid} to die of SIGKILL")
+    sock.unlink(missing_ok=True)
+
+
 @pytest.fixture
 def sandbox(tmp_path, emulator):
     box = Sandbox(tmp_path, emulator)
     yield box
+    stop_sandbox_agent(box)
     # After every test: whatever it did, no role credential reached HOME or TMPDIR.
     box.assert_no_credentials_on_disk(expect_some=False)
 
@@ -200,3 +221,80 @@ def run_in_terminal(argv, env, replies=(), timeout=60):
     finally:
         os.close(master)
     return os.waitstatus_to_exitcode(status), output.decode(errors="replace")
+
+
+class AgentHandle:
+    """An agent started in a sandbox with `ssoexec agent start`; asks it things directly."""
+
+    def __init__(self, sandbox: Sandbox, env: dict) -> None:
+        from ssoexec.agent.paths import socket_path
+
+        self.sandbox = sandbox
+        self.env = {**sandbox.env, **env}
+        self.socket = socket_path(self.env) if "XDG_RUNTIME_DIR" in env else self.default_socket()
+        result = sandbox.run("agent", "start", env=env)
+        assert result.returncode == 0, result.stderr
+        self.pid = self.ask({"op": "status"})["pid"]
+
+    def default_socket(self) -> Path:
+        return self.sandbox.tmp / f"ssoexec-{os.getuid()}" / "agent.sock"
+
+    def ask(self, request: dict, timeout: float = 60) -> dict | None:
+        """client.ask with generous bounds (tests share a busy machine)."""
+        from ssoexec.agent import client
+
+        return client.ask(request, first_byte_timeout=10, total_timeout=timeout, path=self.socket)
+
+    def request(self, op: str, profile: str = "dev", region: str | None = None, **extra) -> dict:
+        """A get/put/peek request for `profile` as a run in this sandbox would send it."""
+        from ssoexec.agent import protocol
+
+        env = {**self.env, **extra.pop("env", {})}
+        return {
+            "op": op,
+            "key": protocol.request_key(profile, region, env),
+            "env": protocol.resolution_env(env),
+            "profile": profile,
+            "region": region,
+            **extra,
+        }
+
+    def stop(self) -> None:
+        """`agent stop`, then SIGKILL if it is still there, and wait until it is gone."""
+        stop_agent(self.sandbox, self.pid, env=self.env)
+
+
+def process_gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+    return state in ("Z", "X")
+
+
+def wait_for(condition, timeout: float = 30, what: str = "a condition"):
+    """Poll `condition` until it is true (returns its value); fail at the deadline."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+    return value
+
+
+def stop_agent(sandbox: Sandbox, pid: int | None, env: dict | None = None) -> None:
+    import signal
+
+    sandbox.run("agent", "stop", env=env)
+    if pid is not None and not process_gone(pid):
+        os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: process_gone(pid), what=f"agent {pid} to exit")
+
+
+@pytest.fixture
+def agent(sandbox):
+    """A running agent in the sandbox (idle exit after 5 minutes), stopped afterwards."""
+    handle = AgentHandle(sandbox, {"SSOEXEC_AGENT_IDLE": "300"})
+    yield handle
+    handle.stop()

@@ -86,3 +86,23 @@ def test_the_plain_run_loads_neither_typer_nor_psutil_nor_login_nor_server(sandb
     for heavy in ("typer", "click", "rich", "psutil", "ssoexec.login", "ssoexec.server"):
         assert not any(name == heavy or name.startswith(heavy + ".") for name in imported), heavy
     assert "ssoexec.loopback" not in imported and "ssoexec.cli" not in imported
+
+
+def test_a_warm_run_and_a_warm_credential_process_load_no_botocore(sandbox):
+    """Served by the agent, a run and credential-process load only the stdlib and the light
+    stages: no botocore, typer, psutil, nor the profile, token or credentials code."""
+    sandbox.login("corp")
+    on = {"SSOEXEC_AGENT": "", "SSOEXEC_AGENT_IDLE": "300"}
+    assert sandbox.run("agent", "start", env=on).returncode == 0
+    assert sandbox.run("-p", "dev", "--", "true", env=on).returncode == 0  # the agent fetches
+    calls = sandbox.emulator.calls["GetRoleCredentials"]
+    for argv in (["-p", "dev", "--", "true"], ["credential-process", "-p", "dev"]):
+        result = sandbox.run(*argv, env={**on, "PYTHONPROFILEIMPORTTIME": "1"})
+        assert result.returncode == 0, result.stderr
+        imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
+        assert "ssoexec.agent.client" in imported  # the check sees the real imports
+        for heavy in ("botocore", "boto3", "typer", "click", "rich", "psutil", "urllib3"):
+            assert not any(n == heavy or n.startswith(heavy + ".") for n in imported), heavy
+        for stage in ("ssoexec.resolve", "ssoexec.profile", "ssoexec.credentials", "ssoexec.cli"):
+            assert stage not in imported, stage
+    assert sandbox.emulator.calls["GetRoleCredentials"] == calls

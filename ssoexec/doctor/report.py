@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping
 
 from ssoexec.clients import Aws
+from ssoexec.doctor.agent import check_agent
 from ssoexec.doctor.aws_cli import check_aws_cli
 from ssoexec.doctor.child import what_the_child_sees
 from ssoexec.doctor.findings import PROBLEM, Finding
@@ -48,6 +49,7 @@ def collect(profile_name: str, *, region: str | None, env: Mapping[str, str]) ->
         findings += check_token_regions(config, profile_name)
     findings += check_credentials_file(profile_name)
     findings += check_aws_cli()
+    findings += check_agent(profile_name, region, env)
     return findings
 
 

@@ -1,0 +1,59 @@
+"""`ssoexec agent fetch`: the cold path, run by the agent in a child process.
+
+It resolves the profile exactly as a run would (resolve.py), never signing in or prompting,
+and prints one JSON line on stdout, which the agent reads over a pipe:
+`{"credentials": CREDENTIALS, "profile_region": str|null, "token_file": path|null}` and exit 0,
+or `{"miss": REASON, "token_file": path|null}` and exit 125. REASON is the kind of failure,
+never its text (which may quote AWS or a file). `token_file` is the SSO token cache file the
+credentials came from: the agent drops them when that file changes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from ssoexec.agent import protocol
+from ssoexec.clients import Aws
+from ssoexec.coredump import forbid_core_dumps
+from ssoexec.errors import EXIT_FAILURE
+from ssoexec.plan import plan_run
+from ssoexec.profile import Profile, load_config, load_profile, sso_root
+from ssoexec.resolve import resolve
+from ssoexec.token_cache import cache_path
+
+
+def fetch_for_agent(profile_name: str, region: str | None) -> int:
+    forbid_core_dumps()  # it holds the credentials until they are written to the pipe
+    token_file = None
+    try:
+        profile = load_profile(profile_name, load_config(Aws(profile_name)))
+        token_file = token_file_of(profile)
+        plan = plan_run(
+            os.environ, profile_name=profile_name, region=region, server=False, share_endpoint=False
+        )
+        credentials = resolve(plan, os.environ, login="never").credentials
+    except Exception as error:  # every failure is a miss: the run then goes the cold way
+        _write({"miss": type(error).__name__, "token_file": token_file})
+        return EXIT_FAILURE
+    _write(
+        {
+            "credentials": protocol.credentials_to_wire(credentials),
+            "profile_region": profile.region,
+            "token_file": token_file,
+        }
+    )
+    return 0
+
+
+def token_file_of(profile: Profile) -> str | None:
+    """The SSO token cache file the profile's credentials come from (at the root of its role
+    chain), or None when they do not come from SSO: what a `put` names as `token_file`."""
+    root = sso_root(profile)
+    return str(cache_path(root.session.cache_key)) if root else None
+
+
+def _write(message: dict) -> None:
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
