@@ -262,3 +262,24 @@ def test_a_warm_run_execs_the_command_in_its_own_process(sandbox):
     assert fetches(sandbox) == 1
     missing = sandbox.run("-p", "dev", "--", "no-such-command-here", env=ON)
     assert missing.returncode == 127 and "command not found" in missing.stderr
+
+
+CHILDREN = (
+    "import os, psutil, time\n"
+    "now = len(psutil.Process().children())\n"
+    "time.sleep(0.5)\n"
+    "print(now, len(psutil.Process().children()))\n"
+)
+
+
+def test_the_hand_off_is_no_child_of_the_command(sandbox):
+    """The helper that hands a cold run's credentials over is nobody's child once the run
+    became the command: the command cannot reap it by mistake, and no zombie stays."""
+    sandbox.login("corp")
+    env = {**sandbox.env, **ON}
+    status, output = run_in_terminal([SSOEXEC, "-p", "dev", "--", PYTHON, "-c", CHILDREN], env)
+    assert status == 0, output
+    assert output.split() == ["0", "0"]
+    wait_for(lambda: agent_status(sandbox)["entries"], what="the hand-off")
+    probe(sandbox, "-p", "dev", env=NO_AWS)  # warm: what was handed over
+    assert fetches(sandbox) == 1

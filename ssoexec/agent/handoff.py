@@ -1,16 +1,18 @@
 """After a cold run: give the agent what the run fetched, without delaying the command.
 
-Right before the exec, the run writes the `put` request into a pipe and spawns a fresh, small
-interpreter to deliver it (`posix_spawn`, about half a millisecond; a fork of the run itself,
-botocore and all, measured 20 ms and more on a busy machine, with copy-on-write faults after).
-The helper gets the pipe as stdin, /dev/null as stdout and stderr, and a session of its own:
-it holds none of the command's streams, so `$(ssoexec ... -- cmd)` and pipes end when the
-command does, and a Ctrl-C at the terminal does not reach it. It forbids core dumps, starts the
-agent when none runs and auto-start applies (else asks one of another version to stop),
-sends `put`, and exits; what goes wrong there,
-nobody hears of (the command's run is decided). The secrets travel in the pipe only, never in
-argv or a file. The helper is the command's child (the run became the command), so it stays
-as a zombie until the command ends or reaps it: one entry in the process table, no more.
+Right before the exec, the run writes the `put` request into a pipe and spawns the helper
+that delivers it: a fresh, small interpreter (`posix_spawn`, about half a millisecond; a fork of
+the run itself, botocore and all, measured 20 ms and more on a busy machine, with copy-on-write
+faults after). It is started in the background by a `sh` the run waits for (a millisecond or
+two), so it is nobody's child once the run becomes the command: the command never sees it
+among its children (a program that waits for "any child" could otherwise reap it and take its
+status for one of its own), and no zombie is left behind. The helper gets the pipe as stdin,
+/dev/null as stdout and stderr, and a session of its own: it holds none of the command's
+streams, so `$(ssoexec ... -- cmd)` and pipes end when the command does, and a Ctrl-C at the
+terminal does not reach it. It forbids core dumps, starts the agent when none runs and
+auto-start applies (else asks one of another version to stop), sends `put`, and exits; what
+goes wrong there, nobody hears of (the command's run is decided). The secrets travel in the
+pipe only, never in argv or a file.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ _HELPER = (
     "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
     "from ssoexec.agent.handoff import main; main(sys.argv[1:])"
 )
+# The shell starts the helper in the background with the pipe (fd 3) as its stdin and exits:
+# an asynchronous list's stdin would otherwise be /dev/null.
+_IN_THE_BACKGROUND = '"$0" "$@" <&3 3<&- &'
 
 
 def applies(environ: Mapping[str, str], *, person_there: bool) -> bool:
@@ -70,17 +75,21 @@ def hand_over(
         os.write(write_end, protocol.encode(request))
         os.close(write_end)
         write_end = -1
-        os.posix_spawn(
-            sys.executable,
-            [sys.executable, "-I", "-c", _HELPER, *([START] if may_start else [])],
+        os.set_inheritable(read_end, True)  # (if it is fd 3 already, DUP2 keeps it open)
+        shell = os.posix_spawn(
+            "/bin/sh",
+            ["sh", "-c", _IN_THE_BACKGROUND, sys.executable, "-I", "-c", _HELPER]
+            + ([START] if may_start else []),
             dict(environ),
             file_actions=[
-                (os.POSIX_SPAWN_DUP2, read_end, 0),
+                (os.POSIX_SPAWN_DUP2, read_end, 3),
+                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
                 (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
                 (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
             ],
             setsid=True,
         )
+        os.waitpid(shell, 0)
         log.debug("agent: credentials handed over in the background")
     except (OSError, ValueError) as error:  # a full pipe, an oversize request, no spawn
         log.debug("agent: no hand-off: %s", error)
