@@ -11,12 +11,14 @@ Measured in one run, against the bundled emulator on 127.0.0.1 with a valid SSO 
   cp-cold   `ssoexec credential-process -p dev`, no agent
   cp-warm   `ssoexec credential-process -p dev`, answered by the agent
   python    `python -c pass`, the interpreter's own start-up, for scale
+  before    (with --before PATH) the cold run of another installed ssoexec, e.g. the last
+            release in a venv of its own: whether a change made the cold run slower
 
 Runs are interleaved so that machine noise hits every variant alike. Reported: the median and
 spread of wall time, the median peak RSS (see `peak_rss`), and the ratios of the medians
 to boto3's.
 
-    python benchmarks/exec_overhead.py [--runs 40]
+    python benchmarks/exec_overhead.py [--runs 40] [--before /path/to/old/venv/bin/ssoexec]
 """
 
 from __future__ import annotations
@@ -99,6 +101,7 @@ def peak_rss(argv: list[str], env: dict[str, str]) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--before", help="another installed ssoexec script, to compare cold runs")
     args = parser.parse_args()
 
     bin_dir = Path(sys.executable).parent
@@ -145,6 +148,8 @@ def main() -> None:
             "cp-warm": (credential_process, warm_env),
             "python": ([sys.executable, "-c", "pass"], cold_env),
         }
+        if args.before:
+            variants["before"] = ([args.before, *run[1:]], cold_env)
         try:
             for argv, variant_env in variants.values():  # warm the page cache and .pyc files
                 measure(argv, variant_env)
@@ -161,11 +166,12 @@ def main() -> None:
         finally:
             subprocess.run([ssoexec, "agent", "stop"], env=warm_env, check=False)
 
+    fetching = 5 if args.before else 4
     print(
         f"{args.runs} interleaved runs each, python {sys.version.split()[0]}, "
         f"{os.cpu_count()} cores; GetRoleCredentials calls: {calls} "
-        f"(expected {4 * args.runs + 4 * min(args.runs, 10)}: ssoexec, handoff, boto3 and "
-        "cp-cold; none warm or nested)"
+        f"(expected {fetching * (args.runs + min(args.runs, 10))}: ssoexec, handoff, boto3, "
+        "cp-cold and before; none warm or nested)"
     )
     print(f"{'variant':10} {'median ms':>10} {'p10 ms':>8} {'p90 ms':>8} {'peak RSS MiB':>13}")
     for name in variants:
@@ -177,8 +183,14 @@ def main() -> None:
             f"{p90 * 1000:8.1f} {statistics.median(rss[name]) / 1024:13.1f}"
         )
     boto3 = statistics.median(times["boto3"])
-    for name in ("ssoexec", "handoff", "warm", "nested", "cp-cold", "cp-warm"):
-        print(f"ratio {name} / boto3 (medians): {statistics.median(times[name]) / boto3:.2f}")
+    for name in ("ssoexec", "handoff", "warm", "nested", "cp-cold", "cp-warm", "before"):
+        if name in times:
+            print(f"ratio {name} / boto3 (medians): {statistics.median(times[name]) / boto3:.2f}")
+    if "before" in times:
+        before = statistics.median(times["before"])
+        print(
+            f"ratio ssoexec / before (medians): {statistics.median(times['ssoexec']) / before:.2f}"
+        )
 
 
 def make_tmp(scratch: str, name: str) -> str:
