@@ -283,3 +283,16 @@ def test_the_hand_off_is_no_child_of_the_command(sandbox):
     wait_for(lambda: agent_status(sandbox)["entries"], what="the hand-off")
     probe(sandbox, "-p", "dev", env=NO_AWS)  # warm: what was handed over
     assert fetches(sandbox) == 1
+
+
+def test_a_nested_run_for_another_profile_is_warm_across_outer_runs(sandbox):
+    """What an outer ssoexec sets (its endpoint, expiry, profile name: new with each outer run)
+    is not part of the key: a nested run for another profile is served from the first fetch."""
+    sandbox.login("corp")
+    sandbox.login("https://d-legacy0001.awsapps.com/start")
+    start_agent(sandbox)
+    nested = ("-p", "dev", "--server", "--", SSOEXEC, "-p", "legacy", "--", "true")
+    for _ in range(2):
+        result = sandbox.run(*nested, env=ON)
+        assert (result.returncode, result.stderr) == (0, "")
+    assert fetches(sandbox) == 3  # dev twice (--server fetches its own), legacy once

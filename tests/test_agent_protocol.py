@@ -25,6 +25,10 @@ def test_resolution_env_keeps_what_resolution_reads_and_no_credential():
         "AWS_SECURITY_TOKEN": "token",
         "AWS_CONTAINER_AUTHORIZATION_TOKEN": "token",
         "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": "/t",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:2/x",  # an outer ssoexec's
+        "AWS_CREDENTIAL_EXPIRATION": "2026-11-30T10:00:00Z",
+        "SSOEXEC_EXPIRATION": "2026-11-30T10:00:00Z",
+        "SSOEXEC_PROFILE": "outer",
         "SSOEXEC_LOGIN": "never",
         "HOME": "/h",
         "PATH": "/bin",

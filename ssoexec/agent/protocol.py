@@ -49,9 +49,14 @@ MAX_LINE = 64 * 1024  # bytes of one message, its newline included
 
 GET, PUT, WIPE, STOP, STATUS, PEEK = "get", "put", "wipe", "stop", "status", "peek"
 
-# What never goes into a request: the credentials a run may have inherited.
+# What never goes into a request: the credentials a run may have inherited, and what an outer
+# ssoexec set beside them. None of it changes what a run that fetches gets (a run for the
+# outer profile reuses them and never asks), and the expiry, new with every outer run, would
+# make every nested run for another profile a key of its own.
 _CREDENTIAL_VARIABLES = frozenset(
     {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"}
+    | {"AWS_CREDENTIAL_EXPIRATION", "SSOEXEC_EXPIRATION", "SSOEXEC_PROFILE"}
+    | {"AWS_CONTAINER_CREDENTIALS_FULL_URI"}
 )
 _CREDENTIAL_PREFIX = "AWS_CONTAINER_AUTHORIZATION_TOKEN"
 # Beyond AWS_* and SSOEXEC_*: what else resolving a profile reads (PATH: a credential_process).
