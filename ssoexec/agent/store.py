@@ -248,9 +248,9 @@ class Store:
         """`ssoexec agent fetch` for the request, in a child of its own session: its JSON,
         or {"miss": reason}. Secrets come back over the pipe only."""
         argv = [sys.executable, "-B", "-m", "ssoexec", "agent", "fetch"]
-        argv += ["--profile", request["profile"]]
+        argv.append(f"--profile={request['profile']}")  # one word: a name may start with "-"
         if request.get("region"):
-            argv += ["--region", request["region"]]
+            argv.append(f"--region={request['region']}")
         env = {**request["env"], "SSOEXEC_LOGIN": "never", "SSOEXEC_AGENT": "off"}
         child = subprocess.Popen(
             argv,
