@@ -128,6 +128,19 @@ class Sandbox:
             **kwargs,
         )
 
+    def start(self, *args: str, env: dict | None = None) -> subprocess.Popen:
+        """The installed ssoexec script started as `run` starts it (no terminal, text pipes),
+        for a test that acts while it runs."""
+        return subprocess.Popen(
+            [SSOEXEC, *args],
+            env={**self.env, **(env or {})},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+
     def probe(self, *ssoexec_args: str, env: dict | None = None) -> dict:
         """Run the probe child under ssoexec; its JSON report (the run must succeed)."""
         result = self.run(*ssoexec_args, "--", PYTHON, PROBE, env=env)

@@ -9,7 +9,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
 
 import pytest
 
@@ -98,15 +97,7 @@ def test_an_agent_killed_mid_request_costs_a_cold_run_and_no_error(sandbox):
     sandbox.login("corp")
     pid = start_agent(sandbox)
     sandbox.emulator.latency = 1.0  # the agent's fetch is in flight for a second
-    run = subprocess.Popen(
-        [SSOEXEC, "-p", "dev", "--", PYTHON, PROBE],
-        env={**sandbox.env, **ON},
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    run = sandbox.start("-p", "dev", "--", PYTHON, PROBE, env=ON)
     wait_for(lambda: fetches(sandbox) == 1, what="the agent's fetch")
     os.kill(pid, signal.SIGKILL)  # while the run waits for its answer
     sandbox.emulator.latency = 0
@@ -117,18 +108,7 @@ def test_an_agent_killed_mid_request_costs_a_cold_run_and_no_error(sandbox):
 
 
 def run_many(sandbox, count: int, *args: str) -> list[str]:
-    runs = [
-        subprocess.Popen(
-            [SSOEXEC, *args],
-            env={**sandbox.env, **ON},
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        for _ in range(count)
-    ]
+    runs = [sandbox.start(*args, env=ON) for _ in range(count)]
     outputs = []
     for run in runs:
         stdout, stderr = run.communicate(timeout=120)
@@ -247,15 +227,7 @@ def test_a_warm_run_execs_the_command_in_its_own_process(sandbox):
     sandbox.login("corp")
     start_agent(sandbox)
     probe(sandbox, "-p", "dev", env=NO_AWS)
-    run = subprocess.Popen(
-        [SSOEXEC, "-p", "dev", "--", PYTHON, PROBE],
-        env={**sandbox.env, **ON, **NO_AWS},
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    run = sandbox.start("-p", "dev", "--", PYTHON, PROBE, env={**ON, **NO_AWS})
     stdout, stderr = run.communicate(timeout=60)
     assert (run.returncode, stderr) == (0, "")
     assert json.loads(stdout)["pid"] == run.pid  # exec'd: the command took ssoexec's pid

@@ -4,7 +4,6 @@ federation endpoint (reached through AWS_ENDPOINT_URL_SIGNIN, as any botocore en
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 import urllib.error
@@ -181,22 +180,8 @@ def test_the_browser_gets_only_a_one_time_loopback_link(signed_in, browser):
 
 
 def test_no_secret_in_any_process_argv_while_the_link_waits(signed_in, browser):
-    signed_in.env["BROWSER_GO"] = str(browser["go"])
-    process = subprocess.Popen(
-        [SSOEXEC, "console", "-p", "chained"],
-        env=signed_in.env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    process, _ = start_waiting(signed_in, browser, profile="chained")
     try:
-        deadline = time.monotonic() + 60
-        while not browser["argv"].exists() and time.monotonic() < deadline:
-            assert process.poll() is None, process.communicate()
-            time.sleep(0.02)
-        assert browser["argv"].exists(), "the browser was never started"
         secrets = signed_in.emulator.issued_secrets()
         assert any(len(s) > 200 for s in secrets)  # the sign-in token was issued by now
         seen = 0
@@ -216,23 +201,16 @@ def test_no_secret_in_any_process_argv_while_the_link_waits(signed_in, browser):
     assert CHAINED_ARN in json.loads(browser["page"].read_text())["body"]
 
 
-def start_waiting(sandbox, browser):
-    """`ssoexec console -p dev` started, its browser stand-in holding until GO; returns the
-    process and the one-time link it gave the browser."""
+def start_waiting(sandbox, browser, profile="dev"):
+    """`ssoexec console -p PROFILE` started, its browser stand-in holding until GO; returns
+    the process and the one-time link it gave the browser."""
     sandbox.env["BROWSER_GO"] = str(browser["go"])
-    process = subprocess.Popen(
-        [SSOEXEC, "console", "-p", "dev"],
-        env=sandbox.env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    process = sandbox.start("console", "-p", profile)
     deadline = time.monotonic() + 60
     while not browser["argv"].exists() and time.monotonic() < deadline:
         assert process.poll() is None, process.communicate()
         time.sleep(0.02)
+    assert browser["argv"].exists(), "the browser was never started"
     [argv] = [json.loads(line) for line in browser["argv"].read_text().splitlines()]
     return process, urlsplit(argv[-1])
 
