@@ -78,7 +78,18 @@ def test_another_users_connection_is_refused(sandbox, shared_dir):
         agent.stop()
 
 
-def test_the_agent_is_not_dumpable(shared_dir):
+@pytest.fixture
+def readable_code(shared_dir):
+    """A copy of the ssoexec package that nobody can import: the checkout may sit in a
+    directory of root's that nobody cannot enter (a 0700 temp dir, /root)."""
+    code = shared_dir / "code"
+    shutil.copytree(REPO / "ssoexec", code / "ssoexec", ignore=shutil.ignore_patterns("*.pyc"))
+    for path in [code, *code.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return code
+
+
+def test_the_agent_is_not_dumpable(shared_dir, readable_code):
     """Run as nobody, its /proc files belong to root: the kernel's mark of a non-dumpable
     process (a plain process of nobody's has them as nobody's own), which also keeps other
     processes of the user from reading its memory."""
@@ -88,7 +99,7 @@ def test_the_agent_is_not_dumpable(shared_dir):
     ready_read, ready_write = os.pipe()
     agent = subprocess.Popen(
         [SYSTEM_PYTHON, "-B", "-m", "ssoexec.agent", str(folder / "agent.sock"), str(ready_write)],
-        env={"PYTHONPATH": str(REPO), "SSOEXEC_AGENT_IDLE": "60"},
+        env={"PYTHONPATH": str(readable_code), "SSOEXEC_AGENT_IDLE": "60"},
         user=NOBODY,
         group=NOBODY,
         extra_groups=[],
@@ -100,7 +111,8 @@ def test_the_agent_is_not_dumpable(shared_dir):
     os.close(ready_write)
     try:
         select.select([ready_read], [], [], 30)
-        assert os.read(ready_read, 1) == b"1", agent.stderr.read() if agent.poll() else ""
+        ready = os.read(ready_read, 1)
+        assert ready == b"1", agent.stderr.read() if agent.wait(30) is not None else ""
         assert os.stat(f"/proc/{plain.pid}/environ").st_uid == NOBODY  # the control
         assert os.stat(f"/proc/{agent.pid}/environ").st_uid == 0
         assert core_limit(agent.pid) == "0"

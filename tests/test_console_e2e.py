@@ -8,6 +8,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -180,8 +181,7 @@ def test_the_browser_gets_only_a_one_time_loopback_link(signed_in, browser):
 
 
 def test_no_secret_in_any_process_argv_while_the_link_waits(signed_in, browser):
-    process, _ = start_waiting(signed_in, browser, profile="chained")
-    try:
+    with link_waiting(signed_in, browser, profile="chained") as (process, _):
         secrets = signed_in.emulator.issued_secrets()
         assert any(len(s) > 200 for s in secrets)  # the sign-in token was issued by now
         seen = 0
@@ -193,34 +193,36 @@ def test_no_secret_in_any_process_argv_while_the_link_waits(signed_in, browser):
         assert seen > 2
         browser["go"].touch()
         _, err = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
     assert process.returncode == 0, err
     assert CHAINED_ARN in json.loads(browser["page"].read_text())["body"]
 
 
-def start_waiting(sandbox, browser, profile="dev"):
-    """`ssoexec console -p PROFILE` started, its browser stand-in holding until GO; returns
-    the process and the one-time link it gave the browser."""
+@contextmanager
+def link_waiting(sandbox, browser, profile="dev"):
+    """`ssoexec console -p PROFILE` started, its browser stand-in holding until GO: yields
+    the process and the one-time link it gave the browser; killed on the way out if the
+    test left it running."""
     sandbox.env["BROWSER_GO"] = str(browser["go"])
     process = sandbox.start("console", "-p", profile)
-    deadline = time.monotonic() + 60
-    while not browser["argv"].exists() and time.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()
-        time.sleep(0.02)
-    assert browser["argv"].exists(), "the browser was never started"
-    [argv] = [json.loads(line) for line in browser["argv"].read_text().splitlines()]
-    return process, urlsplit(argv[-1])
+    try:
+        deadline = time.monotonic() + 60
+        while not browser["argv"].exists() and time.monotonic() < deadline:
+            assert process.poll() is None, process.communicate()
+            time.sleep(0.02)
+        assert browser["argv"].exists(), "the browser was never started"
+        [argv] = [json.loads(line) for line in browser["argv"].read_text().splitlines()]
+        yield process, urlsplit(argv[-1])
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
 
 
 def test_the_waiting_link_shrugs_off_other_clients_and_dumps_no_core(signed_in, browser):
     import socket
     import struct
 
-    process, link = start_waiting(signed_in, browser)
-    try:
+    with link_waiting(signed_in, browser) as (process, link):
         limits = Path(f"/proc/{process.pid}/limits")
         if limits.exists():  # it holds a sign-in token while it waits
             core = next(line for line in limits.read_text().splitlines() if "core" in line)
@@ -235,10 +237,6 @@ def test_the_waiting_link_shrugs_off_other_clients_and_dumps_no_core(signed_in, 
         assert wrong.value.code == 404
         browser["go"].touch()
         _, err = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
     assert process.returncode == 0, err
     assert DEV_ARN in json.loads(browser["page"].read_text())["body"]
     assert "pwned" not in err and "Traceback" not in err
@@ -247,16 +245,11 @@ def test_the_waiting_link_shrugs_off_other_clients_and_dumps_no_core(signed_in, 
 
 def test_ctrl_c_while_the_link_waits(signed_in, browser):
     signed_in.env["BROWSER_MODE"] = "ignore"  # once GO comes, it leaves without a look
-    process, link = start_waiting(signed_in, browser)
-    try:
+    with link_waiting(signed_in, browser) as (process, link):
         process.send_signal(signal.SIGINT)
         process.wait(timeout=60)
         browser["go"].touch()  # the browser stand-in holds stderr open until then
         _, err = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
     assert process.returncode == 130, err
     assert "Traceback" not in err
     with pytest.raises(OSError):  # the link is gone with it
