@@ -2,7 +2,9 @@
 
 `ssoexec [-p P] [--region R] [--debug] [--] COMMAND...` is by far the commonest call, and it is
 on every Makefile line: it goes straight to run.py without loading typer (whose import and app
-set-up cost more than resolving the credentials). Anything else (subcommands, --help,
+set-up cost more than resolving the credentials). So does `credential-process [-p P]`, which
+SDKs call for every client they make: the agent first, then the cold path, never typer.
+Anything else (subcommands, --help,
 --version, unknown options, malformed input) goes to the typer app in cli.py, which owns the
 command-line interface; tests/test_entry.py checks that both read every input alike.
 """
@@ -154,6 +156,14 @@ def warm_credential_process(profile_option: str | None, region: str | None) -> N
     sys.exit(0)
 
 
+def cold_credential_process(profile_option: str | None, region: str | None) -> None:
+    """`credential-process` without typer: SDKs call it for every client they make, and the
+    typer app's import and set-up would cost more than the credentials."""
+    from ssoexec.export import credential_process
+
+    credential_process(profile_name(profile_option), region=region)
+
+
 def main() -> NoReturn:
     argv = sys.argv[1:]
     if argv[:1] == [COMPLETE_PROFILES]:  # on every <TAB>: keep it fast, no typer, no botocore
@@ -166,6 +176,7 @@ def main() -> NoReturn:
         asked = parse_credential_process(argv)
         if asked is not None:
             warm_credential_process(*asked)  # exits when the agent answered
+            exit_on_error(lambda: cold_credential_process(*asked))
     if request is None or login_mode(request.login) not in LOGIN_MODES:
         from ssoexec import cli
 

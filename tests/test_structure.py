@@ -88,6 +88,16 @@ def test_the_plain_run_loads_neither_typer_nor_psutil_nor_login_nor_server(sandb
     assert "ssoexec.loopback" not in imported and "ssoexec.cli" not in imported
 
 
+def test_credential_process_loads_no_typer(sandbox):
+    sandbox.login("corp")
+    result = sandbox.run("credential-process", "-p", "dev", env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert result.returncode == 0, result.stderr
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
+    assert {"ssoexec.export", "botocore.client"} <= imported  # the check sees the real imports
+    for heavy in ("typer", "click", "rich", "psutil", "ssoexec.cli", "ssoexec.login"):
+        assert not any(name == heavy or name.startswith(heavy + ".") for name in imported), heavy
+
+
 def test_a_warm_run_and_a_warm_credential_process_load_no_botocore(sandbox):
     """Served by the agent, a run and credential-process load only the stdlib and the light
     stages: no botocore, typer, psutil, nor the profile, token or credentials code."""
