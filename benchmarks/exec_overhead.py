@@ -166,12 +166,12 @@ def main() -> None:
         finally:
             subprocess.run([ssoexec, "agent", "stop"], env=warm_env, check=False)
 
-    fetching = 5 if args.before else 4
+    fetching = ["ssoexec", "handoff", "boto3", "cp-cold"] + (["before"] if args.before else [])
     print(
         f"{args.runs} interleaved runs each, python {sys.version.split()[0]}, "
         f"{os.cpu_count()} cores; GetRoleCredentials calls: {calls} "
-        f"(expected {fetching * (args.runs + min(args.runs, 10))}: ssoexec, handoff, boto3, "
-        "cp-cold and before; none warm or nested)"
+        f"(expected {len(fetching) * (args.runs + min(args.runs, 10))}: {', '.join(fetching)}; "
+        "none warm or nested)"
     )
     print(f"{'variant':10} {'median ms':>10} {'p10 ms':>8} {'p90 ms':>8} {'peak RSS MiB':>13}")
     for name in variants:
