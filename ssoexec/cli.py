@@ -588,12 +588,17 @@ def agent_status(
 
 @agent_app.command("fetch", hidden=True)
 def agent_fetch(
+    ctx: typer.Context,
     profile: SubcommandProfileOption = None,
     region: Annotated[str | None, typer.Option("--region")] = None,
+    sso_session: TargetSessionOption = None,
+    account: AccountOption = None,
+    role: RoleOption = None,
 ) -> None:
     """The cold path, for the agent: one JSON line on stdout; never signs in."""
     from ssoexec.agent.fetch import fetch_for_agent
 
-    if not profile:
+    target = target_for(ctx, sso_session, account, role)
+    if not profile and target is None:
         raise SsoexecError("agent fetch needs -p", "it is run by the agent, not by hand")
-    raise typer.Exit(fetch_for_agent(profile, region))
+    raise typer.Exit(fetch_for_agent(profile or "", region, target))

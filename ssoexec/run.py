@@ -55,8 +55,11 @@ def run(
     if plan.reuses:  # no AWS call: what the outer ssoexec gave (its endpoint stays fresh)
         env = child_env(plan, os.environ, region=plan.region(os.environ).name)
     elif (
-        plan.target is None  # the agent serves profiles; a role named by options goes cold
-        and (warm := ask_agent(plan.profile_name, plan.region_option, os.environ)) is not None
+        agent_serves(plan)
+        and (
+            warm := ask_agent(plan.profile_name, plan.region_option, os.environ, wire_target(plan))
+        )
+        is not None
     ):
         # What the agent holds for this very run (same profile, files, environment): the
         # answer a cold run would get, with no AWS call and without loading botocore.
@@ -71,7 +74,7 @@ def run(
         env = child_env(
             resolved.plan, os.environ, region=resolved.region.name, credentials=resolved.credentials
         )
-        if plan.target is None:
+        if agent_serves(plan):
             hand_over(plan, resolved)
     if log.isEnabledFor(logging.DEBUG):
         changed, removed = difference(os.environ, env)
@@ -80,12 +83,25 @@ def run(
     process.exec_command(command, env)
 
 
+def agent_serves(plan: RunPlan) -> bool:
+    """A profile, or a role named in full: `--account` alone asks the portal which role it
+    is, so that run goes the cold way."""
+    return plan.target is None or plan.target.role is not None
+
+
+def wire_target(plan: RunPlan) -> list[str] | None:
+    """A role named without a profile, as the agent's requests carry it."""
+    target = plan.target
+    return None if target is None else [target.session, target.account_id, target.role or ""]
+
+
 def hand_over(plan: RunPlan, resolved: Resolved) -> None:
     """Give the agent what this cold run fetched, so the next one is warm: from a helper
     process spawned in the background, when an agent runs or a person is there to start one."""
     from ssoexec.agent import handoff
     from ssoexec.agent.fetch import token_file_of
     from ssoexec.choices import person_there
+    from ssoexec.resolve import profile_region
 
     there = person_there()
     if not handoff.applies(os.environ, person_there=there):
@@ -96,9 +112,10 @@ def hand_over(plan: RunPlan, resolved: Resolved) -> None:
         plan.region_option,
         os.environ,
         credentials=resolved.credentials,
-        profile_region=resolved.profile.region if resolved.profile else None,
+        profile_region=profile_region(resolved.profile) if resolved.profile else None,
         token_file=token_file_of(resolved.profile) if resolved.profile else None,
         may_start=there,
+        target=wire_target(plan),
     )
 
 

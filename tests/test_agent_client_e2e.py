@@ -13,6 +13,7 @@ import socket
 import pytest
 
 from tests.conftest import PROBE, PYTHON, SSOEXEC, AgentHandle, run_in_terminal, wait_for
+from tests.test_direct_role_e2e import only_role_in
 
 ON = {"SSOEXEC_AGENT": "", "SSOEXEC_AGENT_IDLE": "300"}  # the sandbox turns it off by default
 OFF = {**ON, "SSOEXEC_AGENT": "off"}
@@ -268,3 +269,32 @@ def test_a_nested_run_for_another_profile_is_warm_across_outer_runs(sandbox):
         result = sandbox.run(*nested, env=ON)
         assert (result.returncode, result.stderr) == (0, "")
     assert fetches(sandbox) == 3  # dev twice (--server fetches its own), legacy once
+
+
+def test_a_role_named_without_a_profile_is_served_warm(sandbox):
+    sandbox.login("corp")
+    start_agent(sandbox)
+    direct = ("--sso-session", "corp", "--account", "222222222222", "--role", "ReadOnly")
+    first = probe(sandbox, *direct)  # the agent fetches it
+    assert fetches(sandbox) == 1
+    assert "assumed-role/AWSReservedSSO_ReadOnly_" in first["arn"]
+    calls = dict(sandbox.emulator.calls)
+    warm = probe(sandbox, *direct, env=NO_AWS)
+    assert dict(sandbox.emulator.calls) == calls  # no AWS call at all
+    assert warm["env"] == first["env"]
+    cold = sandbox.probe(*direct, env={**OFF, **NO_AWS})
+    assert set(cold["env"]) == set(warm["env"])
+    for name, value in warm["env"].items():
+        if name not in (*SECRET_OR_EXPIRY, "SSOEXEC_AGENT"):
+            assert cold["env"][name] == value, name
+    assert warm["env"]["SSOEXEC_PROFILE"] == "corp/222222222222/ReadOnly"
+    assert warm["env"]["AWS_REGION"] == "us-east-1"  # the session's sso_region
+    dev = probe(sandbox, "-p", "dev", env=NO_AWS)  # a profile is another key
+    assert dev["env"]["SSOEXEC_PROFILE"] == "dev"
+    assert fetches(sandbox) == 3
+    # --account alone asks the portal which role it is: that run goes the cold way, each time.
+    only = ("--sso-session", "corp", "--account", "333333333333")
+    only_role_in(sandbox, "333333333333", "Developer")
+    for _ in range(2):
+        probe(sandbox, *only)
+    assert sandbox.emulator.calls["ListAccountRoles"] == 2

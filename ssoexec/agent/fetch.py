@@ -1,7 +1,8 @@
 """`ssoexec agent fetch`: the cold path, run by the agent in a child process.
 
-It resolves the profile exactly as a run would (resolve.py), never signing in or prompting,
-and prints one JSON line on stdout, which the agent reads over a pipe:
+It resolves the profile (or the role named with --sso-session/--account/--role) exactly as a
+run would (resolve.py), never signing in or prompting, and prints one JSON line on stdout,
+which the agent reads over a pipe:
 `{"credentials": CREDENTIALS, "profile_region": str|null, "token_file": path|null}` and exit 0,
 or `{"miss": REASON, "token_file": path|null}` and exit 125. REASON is the kind of failure,
 never its text (which may quote AWS or a file). `token_file` is the SSO token cache file the
@@ -17,22 +18,29 @@ import sys
 from ssoexec.agent import protocol
 from ssoexec.clients import Aws
 from ssoexec.coredump import forbid_core_dumps
+from ssoexec.direct import DirectTarget
 from ssoexec.errors import EXIT_FAILURE
 from ssoexec.plan import plan_run
-from ssoexec.profile import Profile, load_config, load_profile, sso_root
-from ssoexec.resolve import resolve
+from ssoexec.profile import Profile, sso_root
+from ssoexec.resolve import plan_profile, profile_region, resolve
 from ssoexec.token_cache import cache_path
 
 
-def fetch_for_agent(profile_name: str, region: str | None) -> int:
+def fetch_for_agent(profile_name: str, region: str | None, target: DirectTarget | None) -> int:
     forbid_core_dumps()  # it holds the credentials until they are written to the pipe
     token_file = None
     try:
-        profile = load_profile(profile_name, load_config(Aws(profile_name)))
-        token_file = token_file_of(profile)
         plan = plan_run(
-            os.environ, profile_name=profile_name, region=region, server=False, share_endpoint=False
+            os.environ,
+            profile_name=profile_name,
+            region=region,
+            server=False,
+            share_endpoint=False,
+            target=target,
         )
+        aws = Aws() if target is not None else Aws(profile_name)
+        plan, profile = plan_profile(plan, aws, None)
+        token_file = token_file_of(profile)
         credentials = resolve(plan, os.environ, login="never").credentials
     except Exception as error:  # every failure is a miss: the run then goes the cold way
         _write({"miss": type(error).__name__, "token_file": token_file})
@@ -40,7 +48,7 @@ def fetch_for_agent(profile_name: str, region: str | None) -> int:
     _write(
         {
             "credentials": protocol.credentials_to_wire(credentials),
-            "profile_region": profile.region,
+            "profile_region": profile_region(profile),
             "token_file": token_file,
         }
     )

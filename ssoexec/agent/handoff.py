@@ -57,11 +57,13 @@ def hand_over(
     profile_region: str | None,
     token_file: str | None,
     may_start: bool,
+    target: list[str] | None = None,
 ) -> None:
     """Spawn the helper that delivers the credentials; returns at once."""
     request = {
         "op": protocol.PUT,
-        "key": protocol.request_key(profile_name, region_option, environ),
+        "key": protocol.request_key(profile_name, region_option, environ, target),
+        **({"target": target} if target else {}),
         "env": protocol.resolution_env(environ),
         "profile": profile_name,
         "region": region_option,

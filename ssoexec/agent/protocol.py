@@ -7,16 +7,19 @@ version (that is how a new ssoexec replaces the agent an old one started).
 
 Requests (`op`) and their answers:
 
-- `get` {key, env, profile, region}: `{"ok": true, "credentials": CREDENTIALS, "profile_region":
-  str|null}` for credentials held with at least 3/4 of their lifetime left; else, when the agent
-  can fetch, `{"wait": true}` at once and the answer when the fetch ends; else `{"ok": false,
-  "miss": REASON}`.
-- `put` {key, env, profile, region, credentials, profile_region, token_file}: a cold run hands
-  over what it fetched -> `{"ok": true}`.
+- `get` {key, env, profile, region[, target]}: `{"ok": true, "credentials": CREDENTIALS,
+  "profile_region": str|null}` for credentials held with at least 3/4 of their lifetime left;
+  else, when the agent can fetch, `{"wait": true}` at once and the answer when the fetch ends;
+  else `{"ok": false, "miss": REASON}`.
+- `put` {key, env, profile, region[, target], credentials, profile_region, token_file}: a cold
+  run hands over what it fetched -> `{"ok": true}`.
 - `wipe` {}: forget everything. `stop` {}: wipe and exit. Both -> `{"ok": true}`.
 - `status` {} -> `{"ok": true, "pid", "entries": [{"profile", "region", "minutes_left",
   "refreshable"}], "idle_exit_in"}`: never a secret.
 - `peek` {key} -> `{"ok": true, "warm": bool}`, fetching nothing.
+
+`target` is `[sso_session, account_id, role]` for a role named without a profile
+(`--sso-session/--account/--role`); `profile` is then its name, `<session>/<account>/<role>`.
 
 CREDENTIALS is `{"AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration"}` as in
 credential_process output (Expiration RFC 3339, `Z`), plus `AccountId` when known.
@@ -80,7 +83,12 @@ def resolution_env(environ: Mapping[str, str]) -> dict[str, str]:
     }
 
 
-def request_key(profile_name: str, region_option: str | None, environ: Mapping[str, str]) -> str:
+def request_key(
+    profile_name: str,
+    region_option: str | None,
+    environ: Mapping[str, str],
+    target: list[str] | None = None,
+) -> str:
     """A sha256 hex naming everything that changes a run's answer: the profile, --region, the
     resolution environment, and the identity and modification time of the config and shared
     credentials files (an edit of either makes a new key, so a changed role is never served
@@ -94,7 +102,7 @@ def request_key(profile_name: str, region_option: str | None, environ: Mapping[s
             ("AWS_SHARED_CREDENTIALS_FILE", "credentials"),
         )
     ]
-    text = json.dumps([profile_name, region_option, sorted(env.items()), files])
+    text = json.dumps([profile_name, region_option, sorted(env.items()), files, target])
     return sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 

@@ -207,6 +207,13 @@ def _check_request(request: dict) -> None:
         raise ValueError("no profile")
     if region is not None and not (isinstance(region, str) and region):
         raise ValueError("a bad region")
+    target = request.get("target")
+    if target is not None and not (
+        isinstance(target, list)
+        and len(target) == 3
+        and all(isinstance(part, str) and part and not part.startswith("-") for part in target)
+    ):
+        raise ValueError("a bad target")
     if not isinstance(env, dict) or not all(
         isinstance(k, str) and isinstance(v, str) and "\0" not in k + v for k, v in env.items()
     ):

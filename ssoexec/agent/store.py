@@ -248,7 +248,11 @@ class Store:
         """`ssoexec agent fetch` for the request, in a child of its own session: its JSON,
         or {"miss": reason}. Secrets come back over the pipe only."""
         argv = [sys.executable, "-B", "-m", "ssoexec", "agent", "fetch"]
-        argv.append(f"--profile={request['profile']}")  # one word: a name may start with "-"
+        target = request.get("target")
+        if target:  # a role named without a profile: [session, account, role]
+            argv += [f"--sso-session={target[0]}", f"--account={target[1]}", f"--role={target[2]}"]
+        else:
+            argv.append(f"--profile={request['profile']}")  # one word: a name may start "-"
         if request.get("region"):
             argv.append(f"--region={request['region']}")
         env = {**request["env"], "SSOEXEC_LOGIN": "never", "SSOEXEC_AGENT": "off"}

@@ -57,7 +57,10 @@ def trusted_socket() -> Path | None:
 
 
 def ask_agent(
-    profile_name: str, region_option: str | None, environ: Mapping[str, str]
+    profile_name: str,
+    region_option: str | None,
+    environ: Mapping[str, str],
+    target: list[str] | None = None,
 ) -> WarmAnswer | None:
     """What the agent holds (or fetches) for this run, or None to go the cold way."""
     path = trusted_socket() if agent_wanted(environ) else None
@@ -67,10 +70,11 @@ def ask_agent(
 
     request = {
         "op": protocol.GET,
-        "key": protocol.request_key(profile_name, region_option, environ),
+        "key": protocol.request_key(profile_name, region_option, environ, target),
         "env": protocol.resolution_env(environ),
         "profile": profile_name,
         "region": region_option,
+        **({"target": target} if target else {}),
     }
     answer = client.ask(request, first_byte_timeout=FIRST_BYTE_TIMEOUT, path=path)
     if not answer or answer.get("ok") is not True:
