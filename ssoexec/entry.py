@@ -14,10 +14,13 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from ssoexec.choices import LOGIN_MODES, login_mode, profile_name, server_mode
 from ssoexec.errors import exit_on_error
+
+if TYPE_CHECKING:
+    from ssoexec.direct import DirectTarget
 
 SUBCOMMANDS = frozenset(
     {
@@ -92,17 +95,36 @@ def parse_run(argv: list[str]) -> RunRequest | None:
     return RunRequest(**seen)
 
 
-def parse_credential_process(argv: list[str]) -> tuple[str | None, str | None] | None:
-    """`[-p P] [--region R] credential-process [-p P]`: (profile, region), the subcommand's
-    -p first; None for any other form (the typer app reads and checks those)."""
+@dataclass(frozen=True)
+class CredentialProcessRequest:
+    profile: str | None = None
+    region: str | None = None
+    sso_session: str | None = None  # --sso-session, --account, --role: see direct.py
+    account: str | None = None
+    role: str | None = None
+
+
+def parse_credential_process(argv: list[str]) -> CredentialProcessRequest | None:
+    """`[-p P] [--region R] credential-process [-p P | --sso-session S --account A [--role
+    R]]`, the subcommand's -p first; None for any other form (the typer app reads and checks
+    those, and a -p next to the role's options)."""
     if CREDENTIAL_PROCESS not in argv:
         return None
     at = argv.index(CREDENTIAL_PROCESS)
     before = _value_options(argv[:at], ("-p", "--profile", "--region"))
-    after = _value_options(argv[at + 1 :], ("-p", "--profile"))
+    after = _value_options(
+        argv[at + 1 :], ("-p", "--profile", "--sso-session", "--account", "--role")
+    )
     if before is None or after is None:
         return None
-    return after.get("profile") or before.get("profile"), before.get("region")
+    request = CredentialProcessRequest(
+        profile=after.pop("profile", None) or before.get("profile"),
+        region=before.get("region"),
+        **after,
+    )
+    if after and (request.profile is not None):
+        return None
+    return request
 
 
 def _value_options(args: list[str], names: tuple[str, ...]) -> dict[str, str] | None:
@@ -127,41 +149,61 @@ def _value_options(args: list[str], names: tuple[str, ...]) -> dict[str, str] | 
     return seen
 
 
-def warm_credential_process(profile_option: str | None, region: str | None) -> None:
-    """Print what the agent holds for the profile as `credential-process` does, and exit 0;
-    return (for the cold path) when it holds nothing, or when the cold path has more to say
-    (a loop through credential_process, inherited credentials, a bad region)."""
-    from ssoexec.agent.warm import ask_agent
+def credential_process(request: CredentialProcessRequest) -> None:
+    """`credential-process` without typer: SDKs call it for every client they make, and the
+    typer app's import and set-up would cost more than the credentials. The agent first,
+    then the cold path."""
+    target = None
+    if request.sso_session or request.account or request.role:
+        from ssoexec.direct import target_from_options
+
+        target = target_from_options(
+            profile_given=False,
+            sso_session=request.sso_session,
+            account=request.account,
+            role=request.role,
+        )
+    if warm_credential_process(request.profile, request.region, target):
+        return
+    from ssoexec.export import credential_process as cold
+
+    cold(profile_name(request.profile), region=request.region, target=target)
+
+
+def warm_credential_process(
+    profile_option: str | None, region: str | None, target: DirectTarget | None
+) -> bool:
+    """Print what the agent holds as `credential-process` does; False (for the cold path)
+    when it holds nothing, or when the cold path has more to say (a loop through
+    credential_process, inherited credentials, a bad region)."""
+    from ssoexec.agent.warm import agent_serves, ask_agent, wire_target
     from ssoexec.credential_json import profile_chain, version1
     from ssoexec.errors import SsoexecError
     from ssoexec.plan import FETCH, plan_run
 
     name = profile_name(profile_option)
-    if name in profile_chain(os.environ):
-        return
+    if target is None and name in profile_chain(os.environ):
+        return False
     plan = plan_run(
-        os.environ, profile_name=name, region=region, server=False, share_endpoint=False
+        os.environ,
+        profile_name=name,
+        region=region,
+        server=False,
+        share_endpoint=False,
+        target=target,
     )
-    if plan.action != FETCH:
-        return
-    warm = ask_agent(name, region, os.environ)
+    if plan.action != FETCH or not agent_serves(plan):
+        return False
+    warm = ask_agent(plan.profile_name, region, os.environ, wire_target(plan))
     if warm is None:
-        return
+        return False
     try:
         plan.region(os.environ, warm.profile_region)  # as the cold path, which checks it
     except SsoexecError:
-        return
+        return False
     sys.stdout.write(version1(warm.credentials))
     sys.stdout.flush()
-    sys.exit(0)
-
-
-def cold_credential_process(profile_option: str | None, region: str | None) -> None:
-    """`credential-process` without typer: SDKs call it for every client they make, and the
-    typer app's import and set-up would cost more than the credentials."""
-    from ssoexec.export import credential_process
-
-    credential_process(profile_name(profile_option), region=region)
+    return True
 
 
 def main() -> NoReturn:
@@ -175,8 +217,7 @@ def main() -> NoReturn:
     if request is None:
         asked = parse_credential_process(argv)
         if asked is not None:
-            warm_credential_process(*asked)  # exits when the agent answered
-            exit_on_error(lambda: cold_credential_process(*asked))
+            exit_on_error(lambda: credential_process(asked))
     if request is None or login_mode(request.login) not in LOGIN_MODES:
         from ssoexec import cli
 

@@ -15,7 +15,7 @@ import sys
 from typing import TYPE_CHECKING, NoReturn
 
 from ssoexec import process
-from ssoexec.agent.warm import ask_agent
+from ssoexec.agent.warm import agent_serves, ask_agent, wire_target
 from ssoexec.errors import EXIT_NOT_FOUND, CommandError
 from ssoexec.plan import SERVE, RunPlan, child_env, difference, plan_run
 
@@ -81,18 +81,6 @@ def run(
         log.debug("environment: set %s; removed %s", ", ".join(changed), ", ".join(removed))
         log.debug("exec %r", command)
     process.exec_command(command, env)
-
-
-def agent_serves(plan: RunPlan) -> bool:
-    """A profile, or a role named in full: `--account` alone asks the portal which role it
-    is, so that run goes the cold way."""
-    return plan.target is None or plan.target.role is not None
-
-
-def wire_target(plan: RunPlan) -> list[str] | None:
-    """A role named without a profile, as the agent's requests carry it."""
-    target = plan.target
-    return None if target is None else [target.session, target.account_id, target.role or ""]
 
 
 def hand_over(plan: RunPlan, resolved: Resolved) -> None:

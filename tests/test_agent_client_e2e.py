@@ -298,3 +298,23 @@ def test_a_role_named_without_a_profile_is_served_warm(sandbox):
     for _ in range(2):
         probe(sandbox, *only)
     assert sandbox.emulator.calls["ListAccountRoles"] == 2
+
+
+def test_credential_process_for_a_role_named_without_a_profile_is_warm(sandbox):
+    sandbox.login("corp")
+    direct = ("--sso-session", "corp", "--account", "222222222222", "--role", "ReadOnly")
+    start_agent(sandbox)
+    first = sandbox.run("credential-process", *direct, env=ON)  # the agent fetches it
+    assert (first.returncode, first.stderr) == (0, "")
+    calls = dict(sandbox.emulator.calls)
+    warm = sandbox.run("credential-process", *direct, env={**ON, "PYTHONPROFILEIMPORTTIME": "1"})
+    assert warm.returncode == 0, warm.stderr
+    assert dict(sandbox.emulator.calls) == calls
+    assert warm.stdout == first.stdout
+    assert json.loads(warm.stdout)["AccountId"] == "222222222222"
+    imported = {line.split("|")[-1].strip() for line in warm.stderr.splitlines()}
+    assert "ssoexec.agent.client" in imported and "botocore" not in imported
+    mixed = sandbox.run("credential-process", "-p", "dev", *direct[2:], env=ON)
+    assert mixed.returncode == 2, mixed.stderr  # as the typer app says
+    bad = sandbox.run("credential-process", "--sso-session", "corp", "--account", "12", env=ON)
+    assert bad.returncode == 2 and "hint:" in bad.stderr

@@ -14,10 +14,14 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ssoexec.environment import RoleCredentials
 from ssoexec.regions import is_region_name
 from ssoexec.terminal import shorten
+
+if TYPE_CHECKING:
+    from ssoexec.plan import RunPlan
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +42,18 @@ class WarmAnswer:
 def agent_wanted(environ: Mapping[str, str]) -> bool:
     """Not turned off, and not on Windows (no agent there)."""
     return os.name != "nt" and environ.get(AGENT_SWITCH, "").strip().lower() != "off"
+
+
+def agent_serves(plan: RunPlan) -> bool:
+    """A profile, or a role named in full: `--account` alone asks the portal which role it
+    is, so that run goes the cold way."""
+    return plan.target is None or plan.target.role is not None
+
+
+def wire_target(plan: RunPlan) -> list[str] | None:
+    """A role named without a profile, as the agent's requests carry it."""
+    target = plan.target
+    return None if target is None else [target.session, target.account_id, target.role or ""]
 
 
 def trusted_socket() -> Path | None:
