@@ -14,7 +14,6 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from ssoexec.direct import no_access
 from ssoexec.environment import RoleCredentials
 from ssoexec.errors import AwsCallError, ConfigError, SsoexecError
 from ssoexec.profile import BotocoreProfile, Profile, RoleChainProfile, SsoProfile
@@ -100,6 +99,8 @@ def _get_role_credentials(profile: SsoProfile, token: AccessToken, aws: Aws) -> 
             raise TokenRefused from None
         except client.exceptions.ClientError as error:
             if profile.direct and error.response.get("Error", {}).get("Code") in _NO_ACCESS:
+                from ssoexec.direct import no_access  # only for a role named without a profile
+
                 session = profile.session.name or ""
                 raise no_access(session, profile.account_id, profile.role_name) from None
             raise

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 
 from ssoexec.choices import person_there
 from ssoexec.credentials import RoleCredentials, fetch_credentials
-from ssoexec.direct import DirectTarget, ambiguous, is_role_name, no_access
 from ssoexec.errors import AwsCallError
 from ssoexec.plan import Region, RunPlan
 from ssoexec.profile import (
@@ -35,6 +34,7 @@ from ssoexec.token_cache import AccessToken
 
 if TYPE_CHECKING:
     from ssoexec.clients import Aws
+    from ssoexec.direct import DirectTarget  # direct.py itself: only for a target
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +110,7 @@ def _target_profile(
 
 
 def _only_role(target: DirectTarget, session: SsoSession, aws: Aws, sign_in: Login | None) -> str:
+    from ssoexec.direct import ambiguous, is_role_name, no_access
     from ssoexec.portal import fetch_account_roles  # the portal's listing: only without --role
 
     roles = with_valid_token(

@@ -86,15 +86,18 @@ def run(
 def hand_over(plan: RunPlan, resolved: Resolved) -> None:
     """Give the agent what this cold run fetched, so the next one is warm: from a helper
     process spawned in the background, when an agent runs or a person is there to start one."""
-    from ssoexec.agent import handoff
-    from ssoexec.agent.fetch import token_file_of
+    from ssoexec.agent.warm import hand_off_applies
     from ssoexec.choices import person_there
-    from ssoexec.resolve import profile_region
 
     there = person_there()
-    if not handoff.applies(os.environ, person_there=there):
+    if not hand_off_applies(os.environ, person_there=there):
         log.debug("agent: no hand-off (off, or none runs and nobody is there to start one)")
         return
+    # Only now: a cold run with no agent to feed loads none of the hand-off's code.
+    from ssoexec.agent import handoff
+    from ssoexec.agent.fetch import token_file_of
+    from ssoexec.resolve import profile_region
+
     handoff.hand_over(
         plan.profile_name,
         plan.region_option,

@@ -86,6 +86,11 @@ def test_the_plain_run_loads_neither_typer_nor_psutil_nor_login_nor_server(sandb
     for heavy in ("typer", "click", "rich", "psutil", "ssoexec.login", "ssoexec.server"):
         assert not any(name == heavy or name.startswith(heavy + ".") for name in imported), heavy
     assert "ssoexec.loopback" not in imported and "ssoexec.cli" not in imported
+    # With no agent to feed and nobody there to start one, none of the hand-off's code either;
+    # and direct.py only for a role named without a profile.
+    for unused in ("ssoexec.agent.handoff", "ssoexec.agent.fetch", "ssoexec.coredump", "ctypes"):
+        assert unused not in imported, unused
+    assert "ssoexec.direct" not in imported
 
 
 def test_credential_process_loads_no_typer(sandbox):

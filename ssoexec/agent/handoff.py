@@ -24,7 +24,7 @@ import sys
 from collections.abc import Mapping
 
 from ssoexec.agent import client, protocol
-from ssoexec.agent.warm import agent_wanted, trusted_socket
+from ssoexec.agent.warm import trusted_socket
 from ssoexec.environment import RoleCredentials
 
 log = logging.getLogger(__name__)
@@ -40,12 +40,6 @@ _HELPER = (
 # The shell starts the helper in the background with the pipe (fd 3) as its stdin and exits:
 # an asynchronous list's stdin would otherwise be /dev/null.
 _IN_THE_BACKGROUND = '"$0" "$@" <&3 3<&- &'
-
-
-def applies(environ: Mapping[str, str], *, person_there: bool) -> bool:
-    """Hand over when the agent is wanted and either one runs (its socket is there) or a
-    person is there, so that one may be started."""
-    return agent_wanted(environ) and (person_there or trusted_socket() is not None)
 
 
 def hand_over(

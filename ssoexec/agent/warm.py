@@ -56,6 +56,12 @@ def wire_target(plan: RunPlan) -> list[str] | None:
     return None if target is None else [target.session, target.account_id, target.role or ""]
 
 
+def hand_off_applies(environ: Mapping[str, str], *, person_there: bool) -> bool:
+    """A cold run hands what it fetched to the agent when the agent is wanted and either one
+    runs (its socket is there) or a person is there, so that one may be started."""
+    return agent_wanted(environ) and (person_there or trusted_socket() is not None)
+
+
 def trusted_socket() -> Path | None:
     """The agent's socket, when it is there in a directory that is safely the user's own
     (else another user could have planted a listener there to feed or collect credentials)."""
