@@ -30,9 +30,7 @@ lint: $(INSTALLED)
 bench:
 	$(PYTHON) -m venv .venv-bench
 	.venv-bench/bin/python -m pip install --quiet --disable-pip-version-check '.[test]'
-	# the same version number again: without this (and without setuptools' build/ left from
-	# the last install, which can hold older copies), a second run would measure the old code
-	rm -rf build
+	# the same version number again: without this, a second run would measure the old code
 	.venv-bench/bin/python -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps .
 	.venv-bench/bin/python benchmarks/exec_overhead.py
 
