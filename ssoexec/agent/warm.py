@@ -12,9 +12,8 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ssoexec.environment import RoleCredentials
 from ssoexec.regions import is_region_name
@@ -33,9 +32,8 @@ AGENT_SWITCH = "SSOEXEC_AGENT"  # "off": never ask, start or feed an agent
 FIRST_BYTE_TIMEOUT = 0.25
 
 
-@dataclass(frozen=True)
-class WarmAnswer:
-    credentials: RoleCredentials = field(repr=False)
+class WarmAnswer(NamedTuple):  # not a dataclass: making one costs a warm run a millisecond
+    credentials: RoleCredentials  # its repr shows no secret
     profile_region: str | None
 
 
