@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING
 
 from ssoexec import console_urls
 from ssoexec.errors import EXIT_USAGE, AwsCallError, ConfigError, SsoexecError
-from ssoexec.plan import RunPlan, choose_region, plan_run
+from ssoexec.plan import RunPlan, choose_region, plan_for_keys
 from ssoexec.profile import Profile, SsoProfile
 from ssoexec.resolve import plan_profile, profile_region, resolve, sign_in_if_possible
 from ssoexec.terminal import say, shorten
@@ -98,7 +98,7 @@ def open_console(request: ConsoleRequest) -> None:
 
 
 def _federation_url(request: ConsoleRequest) -> tuple[str, bool]:
-    aws, plan, profile = _profile(request, share_endpoint=False)  # the keys, not an endpoint
+    aws, plan, profile = _profile(request)
     name = plan.profile_name
     if request.duration is not None and not isinstance(profile, SsoProfile):
         raise ConfigError(
@@ -129,7 +129,7 @@ def _portal_url(request: ConsoleRequest) -> tuple[str, bool]:
             "the portal sets the session length (the permission set's); leave out --duration",
             exit_code=EXIT_USAGE,
         )
-    aws, plan, profile = _profile(request, share_endpoint=True)
+    aws, plan, profile = _profile(request)
     if not isinstance(profile, SsoProfile):
         raise ConfigError(
             f"--portal needs an SSO profile; {plan.profile_name!r} is a {profile.kind} profile",
@@ -148,17 +148,16 @@ def _portal_url(request: ConsoleRequest) -> tuple[str, bool]:
     return url, False
 
 
-def _profile(request: ConsoleRequest, *, share_endpoint: bool) -> tuple[Aws, RunPlan, Profile]:
-    """The run's plan for the request's profile or target, and the profile it names (for a
-    target given no --role, the portal names the role: the only one in that account)."""
+def _profile(request: ConsoleRequest) -> tuple[Aws, RunPlan, Profile]:
+    """The plan for the request's profile or target (the keys themselves, not an inherited
+    endpoint), and the profile it names (for a target given no --role, the portal names the
+    role: the only one in that account)."""
     from ssoexec.clients import Aws
 
-    plan = plan_run(
+    plan = plan_for_keys(
         os.environ,
         profile_name=request.profile_name,
         region=request.region,
-        server=False,
-        share_endpoint=share_endpoint,
         target=request.target,
     )
     aws = Aws() if request.target is not None else Aws(request.profile_name)

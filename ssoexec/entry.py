@@ -178,19 +178,12 @@ def warm_credential_process(
     from ssoexec.agent.warm import agent_serves, ask_agent, wire_target
     from ssoexec.credential_json import profile_chain, version1
     from ssoexec.errors import SsoexecError
-    from ssoexec.plan import FETCH, plan_run
+    from ssoexec.plan import FETCH, plan_for_keys
 
     name = profile_name(profile_option)
     if target is None and name in profile_chain(os.environ):
         return False
-    plan = plan_run(
-        os.environ,
-        profile_name=name,
-        region=region,
-        server=False,
-        share_endpoint=False,
-        target=target,
-    )
+    plan = plan_for_keys(os.environ, profile_name=name, region=region, target=target)
     if plan.action != FETCH or not agent_serves(plan):
         return False
     warm = ask_agent(plan.profile_name, region, os.environ, wire_target(plan))

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, NoReturn
 from ssoexec import credential_json, environment
 from ssoexec.credential_json import PROFILE_CHAIN, profile_chain
 from ssoexec.errors import ConfigError, SsoexecError
-from ssoexec.plan import RunPlan, child_env, difference, plan_run
+from ssoexec.plan import child_env, difference, plan_for_keys
 from ssoexec.resolve import resolve
 from ssoexec.terminal import printable, shorten
 
@@ -52,7 +52,7 @@ def export_credentials(
 ) -> None:
     """Print the profile's (or `target`'s) credentials as `fmt` on stdout: what a run would
     give its command."""
-    plan = _plan(profile_name, region, target)
+    plan = plan_for_keys(os.environ, profile_name=profile_name, region=region, target=target)
     resolved = resolve(plan, os.environ, login=login)
     child = child_env(
         resolved.plan, os.environ, region=resolved.region.name, credentials=resolved.credentials
@@ -63,19 +63,6 @@ def export_credentials(
         print(terminal_warning(chosen, fmt), file=sys.stderr, flush=True)
     sys.stdout.write(render(variables, removed, fmt))
     sys.stdout.flush()
-
-
-def _plan(profile_name: str, region: str | None, target: DirectTarget | None) -> RunPlan:
-    """A run's plan, for a caller that needs the keys themselves: an inherited --server
-    endpoint is no use to it."""
-    return plan_run(
-        os.environ,
-        profile_name=profile_name,
-        region=region,
-        server=False,
-        share_endpoint=False,
-        target=target,
-    )
 
 
 def changes(parent: Mapping[str, str], child: Mapping[str, str]) -> tuple[dict, list]:
@@ -184,7 +171,7 @@ def credential_process(
     no profile and so cannot loop back to itself); never signs in."""
     if target is None:
         enter_profile_chain(profile_name)
-    plan = _plan(profile_name, region, target)
+    plan = plan_for_keys(os.environ, profile_name=profile_name, region=region, target=target)
     credentials = resolve(plan, os.environ, login="never").credentials
     sys.stdout.write(credential_json.version1(credentials))
     sys.stdout.flush()

@@ -99,6 +99,26 @@ def plan_run(
     return RunPlan(profile_name, FETCH, region, target=target)
 
 
+def plan_for_keys(
+    parent: Mapping[str, str],
+    *,
+    profile_name: str,
+    region: str | None,
+    target: DirectTarget | None = None,
+) -> RunPlan:
+    """The plan of a caller that needs the keys themselves (export, credential-process, the
+    console, the agent's fetch): it never serves, and an inherited --server endpoint is no
+    use to it."""
+    return plan_run(
+        parent,
+        profile_name=profile_name,
+        region=region,
+        server=False,
+        share_endpoint=False,
+        target=target,
+    )
+
+
 def choose_region(
     explicit: str | None,
     parent: Mapping[str, str],

@@ -56,6 +56,14 @@ def test_the_action(parent, server, share, action):
 
 
 @pytest.mark.parametrize(
+    ("parent", "action"),
+    [({}, P.FETCH), (inside(), P.REUSE_CREDENTIALS), (ENDPOINT, P.FETCH)],
+)
+def test_a_caller_that_needs_the_keys_never_gets_an_endpoint(parent, action):
+    assert P.plan_for_keys(parent, profile_name="dev", region=None).action == action
+
+
+@pytest.mark.parametrize(
     ("explicit", "parent", "profile", "expected"),
     [
         (

@@ -20,7 +20,7 @@ from ssoexec.clients import Aws
 from ssoexec.coredump import forbid_core_dumps
 from ssoexec.direct import DirectTarget
 from ssoexec.errors import EXIT_FAILURE
-from ssoexec.plan import plan_run
+from ssoexec.plan import plan_for_keys
 from ssoexec.profile import Profile, sso_root
 from ssoexec.resolve import plan_profile, profile_region, resolve
 from ssoexec.token_cache import cache_path
@@ -30,14 +30,7 @@ def fetch_for_agent(profile_name: str, region: str | None, target: DirectTarget 
     forbid_core_dumps()  # it holds the credentials until they are written to the pipe
     token_file = None
     try:
-        plan = plan_run(
-            os.environ,
-            profile_name=profile_name,
-            region=region,
-            server=False,
-            share_endpoint=False,
-            target=target,
-        )
+        plan = plan_for_keys(os.environ, profile_name=profile_name, region=region, target=target)
         aws = Aws() if target is not None else Aws(profile_name)
         plan, profile = plan_profile(plan, aws, None)
         token_file = token_file_of(profile)
