@@ -77,6 +77,18 @@ def emulator():
         yield emu
 
 
+def assert_one_error(result, words: str, hint: str, status: int = 125) -> list[str]:
+    """A clean failure (SPEC §9): `status`, nothing on stdout, and exactly two lines on
+    stderr, the error naming `words` and the hint naming `hint`. Returns the two lines."""
+    lines = result.stderr.splitlines()
+    assert result.returncode == status, result.stderr
+    assert result.stdout == ""
+    assert len(lines) == 2, result.stderr
+    assert lines[0].startswith("ssoexec: error: ") and words in lines[0], lines[0]
+    assert lines[1].startswith("hint: ") and hint in lines[1], lines[1]
+    return lines
+
+
 class Sandbox:
     """A scratch HOME with an AWS config, and the installed ssoexec run inside it."""
 

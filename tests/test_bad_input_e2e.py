@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from tests.conftest import CONFIG, LEGACY_START_URL
+from tests.conftest import CONFIG, LEGACY_START_URL, assert_one_error
 
 
 @pytest.fixture
@@ -17,12 +17,7 @@ def attempt(sandbox, tmp_path):
     def run(*args, words, hint, env=None, refresh_tried=False):
         before = sandbox.files()
         result = sandbox.run(*args, "--", "touch", str(marker), env=env)
-        lines = result.stderr.splitlines()
-        assert result.returncode == 125, result.stderr
-        assert result.stdout == ""
-        assert len(lines) == 2, result.stderr
-        assert lines[0].startswith("ssoexec: error: ") and words in lines[0], lines[0]
-        assert lines[1].startswith("hint: ") and hint in lines[1], lines[1]
+        lines = assert_one_error(result, words, hint)
         assert "Traceback" not in result.stderr
         assert not marker.exists()
         after = sandbox.files()

@@ -15,7 +15,14 @@ from urllib.parse import parse_qs, urlsplit
 import psutil
 import pytest
 
-from tests.conftest import CONFIG, LEGACY_START_URL, SSOEXEC, START_URL, run_in_terminal
+from tests.conftest import (
+    CONFIG,
+    LEGACY_START_URL,
+    SSOEXEC,
+    START_URL,
+    assert_one_error,
+    run_in_terminal,
+)
 from tests.test_direct_role_e2e import only_role_in
 
 DEV_ARN = "arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_Admin_"
@@ -427,15 +434,6 @@ def test_a_destination_that_is_not_the_console(signed_in):
 
 
 # helpers
-
-
-def assert_one_error(result, words: str, hint: str) -> None:
-    lines = result.stderr.splitlines()
-    assert result.returncode == 125, result.stderr
-    assert result.stdout == ""
-    assert len(lines) == 2, result.stderr
-    assert lines[0].startswith("ssoexec: error: ") and words in lines[0], lines[0]
-    assert lines[1].startswith("hint: ") and hint in lines[1], lines[1]
 
 
 def assert_no_secret_in(text: str, emulator) -> None:

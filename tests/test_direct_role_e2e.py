@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from tests.conftest import PROBE, PYTHON, SSOEXEC, run_in_terminal
+from tests.conftest import PROBE, PYTHON, SSOEXEC, assert_one_error, run_in_terminal
 from tests.test_login_e2e import Browser
 
 DIRECT = ("--sso-session", "corp", "--account", "222222222222", "--role", "ReadOnly")
@@ -183,12 +183,8 @@ def refused(sandbox, tmp_path):
     def run(*args, status, words, hint, calls=None):
         before = sandbox.files()
         result = sandbox.run(*args, "--", "touch", str(marker))
-        lines = result.stderr.splitlines()
-        assert result.returncode == status, result.stderr
-        assert result.stdout == "" and not marker.exists()
-        assert len(lines) == 2, result.stderr
-        assert lines[0].startswith("ssoexec: error: ") and words in lines[0], lines[0]
-        assert lines[1].startswith("hint: ") and hint in lines[1], lines[1]
+        lines = assert_one_error(result, words, hint, status)
+        assert not marker.exists()
         assert sandbox.files() == before
         if calls is not None:
             assert dict(sandbox.emulator.calls) == calls
