@@ -38,6 +38,13 @@ def agent_status(sandbox) -> dict:
     return json.loads(result.stdout)
 
 
+def handed_over(sandbox) -> list:
+    """The entries of the running agent, or [] while none runs yet (the hand-off helper
+    starts one in the background, after the run it came from has ended)."""
+    result = sandbox.run("agent", "status", "--json", env=ON)
+    return json.loads(result.stdout).get("entries", []) if result.returncode == 0 else []
+
+
 def probe(sandbox, *args: str, env: dict | None = None) -> dict:
     return sandbox.probe(*args, env={**ON, **(env or {})})
 
@@ -193,7 +200,7 @@ def test_at_a_terminal_a_cold_run_starts_the_agent_and_the_next_run_is_warm(sand
     assert fetches(sandbox) == 1
     socket_file = sandbox.tmp / f"ssoexec-{os.getuid()}" / "agent.sock"
     wait_for(socket_file.exists, what="the agent's socket")
-    wait_for(lambda: agent_status(sandbox)["entries"], what="the hand-off")
+    wait_for(lambda: handed_over(sandbox), what="the hand-off")
     calls = dict(sandbox.emulator.calls)
     warm = sandbox.probe("-p", "dev", env={**ON, **NO_AWS})  # no terminal: uses a running one
     assert dict(sandbox.emulator.calls) == calls
@@ -253,7 +260,7 @@ def test_the_hand_off_is_no_child_of_the_command(sandbox):
     status, output = run_in_terminal([SSOEXEC, "-p", "dev", "--", PYTHON, "-c", CHILDREN], env)
     assert status == 0, output
     assert output.split() == ["0", "0"]
-    wait_for(lambda: agent_status(sandbox)["entries"], what="the hand-off")
+    wait_for(lambda: handed_over(sandbox), what="the hand-off")
     probe(sandbox, "-p", "dev", env=NO_AWS)  # warm: what was handed over
     assert fetches(sandbox) == 1
 

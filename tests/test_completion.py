@@ -179,7 +179,7 @@ def cli_surface() -> set[str]:
         for param in command.get_params(ctx):
             if param.opts[0].startswith("-"):
                 words.update(param.opts, param.secondary_opts)
-            for choice in param.type_descriptor.choices or ():
+            for choice in getattr(param.type, "choices", None) or ():
                 words.add(str(getattr(choice, "value", choice)))
     return words
 

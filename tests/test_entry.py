@@ -65,7 +65,7 @@ def typer_reading(argv):
     if ctx._protected_args:
         return None
     params = ctx.params
-    login = choices.login_mode(params["login"].value if params["login"] else None)
+    login = choices.login_mode(getattr(params["login"], "value", params["login"]))
     return (
         choices.profile_name(params["profile"]),
         params["region"],
