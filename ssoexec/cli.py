@@ -584,21 +584,3 @@ def agent_status(
     if answer is None:
         say("no agent is running")
         raise typer.Exit(3)
-
-
-@agent_app.command("fetch", hidden=True)
-def agent_fetch(
-    ctx: typer.Context,
-    profile: SubcommandProfileOption = None,
-    region: Annotated[str | None, typer.Option("--region")] = None,
-    sso_session: TargetSessionOption = None,
-    account: AccountOption = None,
-    role: RoleOption = None,
-) -> None:
-    """The cold path, for the agent: one JSON line on stdout; never signs in."""
-    from ssoexec.agent.fetch import fetch_for_agent
-
-    target = target_for(ctx, sso_session, account, role)
-    if not profile and target is None:
-        raise SsoexecError("agent fetch needs -p", "it is run by the agent, not by hand")
-    raise typer.Exit(fetch_for_agent(profile or "", region, target))

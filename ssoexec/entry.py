@@ -205,6 +205,10 @@ def main() -> NoReturn:
 
         print_profile_names(argv[1:])
         sys.exit(0)
+    if argv[:2] == ["agent", "fetch"]:  # on every miss of the agent: no typer either
+        from ssoexec.agent.fetch import main as fetch
+
+        exit_on_error(lambda: fetch(argv[2:]))
     request = parse_run(argv)
     if request is None:
         asked = parse_credential_process(argv)

@@ -436,3 +436,10 @@ def test_agent_without_an_action_is_a_usage_error(sandbox):
         "ssoexec: error: agent needs one of start, stop, status",
         "hint: see `ssoexec agent --help`",
     ]
+
+
+def test_agent_fetch_refuses_what_the_agent_never_writes(sandbox):
+    for args in (["--bogus"], ["-p"], [], ["--help"], ["-p", "dev", "--account", "1"]):
+        result = sandbox.run("agent", "fetch", *args)
+        assert result.returncode == 2, (args, result.stderr)
+        assert result.stdout == "" and result.stderr.startswith("ssoexec: error: "), args

@@ -132,3 +132,14 @@ def test_a_subcommand_loads_neither_pydantic_nor_rich(sandbox):
     assert {"ssoexec.cli", "typer.main"} <= imported  # the check sees the real imports
     for heavy in ("pydantic", "pydantic_core", "rich"):
         assert not any(name == heavy or name.startswith(heavy + ".") for name in imported), heavy
+
+
+def test_the_agents_fetch_loads_no_typer(sandbox):
+    """The agent runs `agent fetch` on every miss: the cold path without the CLI's cost."""
+    sandbox.login("corp")
+    result = sandbox.run("agent", "fetch", "-p", "dev", env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert result.returncode == 0, result.stderr
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
+    assert {"ssoexec.agent.fetch", "botocore.client"} <= imported  # it sees the real imports
+    for heavy in ("typer", "click", "rich", "psutil", "ssoexec.cli", "ssoexec.login"):
+        assert not any(name == heavy or name.startswith(heavy + ".") for name in imported), heavy

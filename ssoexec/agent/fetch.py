@@ -18,12 +18,51 @@ import sys
 from ssoexec.agent import protocol
 from ssoexec.clients import Aws
 from ssoexec.coredump import forbid_core_dumps
-from ssoexec.direct import DirectTarget
-from ssoexec.errors import EXIT_FAILURE
+from ssoexec.direct import DirectTarget, target_from_options
+from ssoexec.errors import EXIT_FAILURE, EXIT_USAGE, SsoexecError
 from ssoexec.plan import plan_for_keys
 from ssoexec.profile import Profile, sso_root
 from ssoexec.resolve import plan_profile, profile_region, resolve
 from ssoexec.token_cache import cache_path
+
+# The options the agent writes (store.py), each as `--name=value` or `--name value`.
+_OPTIONS = {
+    "-p": "profile",
+    "--profile": "profile",
+    "--region": "region",
+    "--sso-session": "sso_session",
+    "--account": "account",
+    "--role": "role",
+}
+
+
+def main(argv: list[str]) -> int:
+    """`ssoexec agent fetch OPTIONS`, without typer (the agent runs it on every miss); a
+    mistake in OPTIONS is a usage error, as for any command."""
+    options: dict[str, str] = {}
+    words = iter(argv)
+    for word in words:
+        name, equals, value = word.partition("=")
+        if name not in _OPTIONS or (name == "-p" and equals):
+            raise _usage(f"agent fetch takes no {word.partition('=')[0]!r}")
+        if not equals:
+            value = next(words, None)
+            if value is None:
+                raise _usage(f"{name} needs a value")
+        options[_OPTIONS[name]] = value
+    target = target_from_options(
+        profile_given="profile" in options,
+        sso_session=options.get("sso_session"),
+        account=options.get("account"),
+        role=options.get("role"),
+    )
+    if not options.get("profile") and target is None:
+        raise _usage("agent fetch needs -p")
+    return fetch_for_agent(options.get("profile", ""), options.get("region"), target)
+
+
+def _usage(message: str) -> SsoexecError:
+    return SsoexecError(message, "it is run by the agent, not by hand", exit_code=EXIT_USAGE)
 
 
 def fetch_for_agent(profile_name: str, region: str | None, target: DirectTarget | None) -> int:
