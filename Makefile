@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test test-script lint bench clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,12 +15,16 @@ demo: $(INSTALLED)
 	PATH="$(abspath $(BIN)):$$PATH" bash scripts/demo.sh
 
 # Tests run in parallel (pytest-xdist): each has its own HOME, TMPDIR and emulator, and many
-# spend their time waiting on a child or a clock, so more workers than cores pays (measured on
-# a busy 2-core machine: -n 2 413 s, -n 4 206 s, -n 6 172 s). JOBS=0: one process.
+# spend their time waiting on a child or a clock, so more workers than cores pays. JOBS=0: one
+# process. ssoexec starts as a fork of a test process that has botocore and typer loaded
+# (tests/spawn.py); `make test-script` runs every start through the installed script instead.
 JOBS ?= 6
 
 test: $(INSTALLED)
 	$(BIN)/python -m pytest -n $(JOBS) --dist worksteal
+
+test-script: $(INSTALLED)
+	SSOEXEC_TEST_SCRIPT=1 $(BIN)/python -m pytest -n $(JOBS) --dist worksteal
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import spawn
 from tests.emulator import Emulator
 
 BIN = Path(sys.executable).parent
@@ -131,7 +132,7 @@ class Sandbox:
         no terminal: no stdin and no controlling terminal (its own session)."""
         kwargs.setdefault("stdin", subprocess.DEVNULL)
         kwargs.setdefault("start_new_session", True)
-        return subprocess.run(
+        return spawn.run(
             [SSOEXEC, *args],
             env={**self.env, **(env or {})},
             capture_output=True,
@@ -143,7 +144,7 @@ class Sandbox:
     def start(self, *args: str, env: dict | None = None) -> subprocess.Popen:
         """The installed ssoexec script started as `run` starts it (no terminal, text pipes),
         for a test that acts while it runs."""
-        return subprocess.Popen(
+        return spawn.popen(
             [SSOEXEC, *args],
             env={**self.env, **(env or {})},
             stdin=subprocess.DEVNULL,
@@ -220,6 +221,8 @@ def run_in_terminal(argv, env, replies=(), timeout=60):
     pid, master = pty.fork()
     if pid == 0:  # the child: a new session whose controlling terminal is the pty
         try:
+            if not spawn.ALWAYS_SCRIPT and spawn.forkable(argv, env):
+                spawn.become_ssoexec(list(argv), dict(env))
             os.execvpe(argv[0], argv, env)
         finally:
             os._exit(127)
