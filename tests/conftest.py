@@ -156,6 +156,10 @@ class Sandbox:
 
     def probe(self, *ssoexec_args: str, env: dict | None = None) -> dict:
         """Run the probe child under ssoexec; its JSON report (the run must succeed)."""
+        if not spawn.ALWAYS_SCRIPT:
+            from tests import probe_server
+
+            env = {"PROBE_SERVER": probe_server.path(), **(env or {})}
         result = self.run(*ssoexec_args, "--", PYTHON, PROBE, env=env)
         assert result.returncode == 0, result.stderr
         assert result.stderr == "", result.stderr

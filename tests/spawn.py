@@ -161,6 +161,7 @@ def _reset_interpreter(argv: list[str], env: dict[str, str]) -> None:
     os.environ.update(env)
     time.tzset()
     locale.setlocale(locale.LC_CTYPE, "")
+    sys.dont_write_bytecode = False  # as for the script: no PYTHON* variable reaches a fork
     sys.argv = list(argv)
     sys.orig_argv = [sys.executable, *argv]
     sys.path[:] = _SCRIPT_PATH

@@ -8,8 +8,8 @@ import signal
 import subprocess
 from pathlib import Path
 
-from tests import spawn
-from tests.conftest import PYTHON, SSOEXEC, wait_for
+from tests import probe_server, spawn
+from tests.conftest import LEGACY_START_URL, PYTHON, SSOEXEC, wait_for
 
 # What the command inherits that an interpreter start or an exec decides.
 REPORT = """
@@ -118,3 +118,16 @@ def test_what_a_fork_cannot_be_goes_to_the_script():
     assert not spawn.forkable([SSOEXEC], {**env, "PYTHONPROFILEIMPORTTIME": "1"})
     assert not spawn.forkable([SSOEXEC], {**env, "LANG": "C"})
     assert not spawn.forkable([PYTHON, "-c", "pass"], env)
+
+
+def test_the_probe_server_answers_as_boto3_in_the_probe_would(sandbox):
+    """probe.py's STS calls made by the probe server (a fork with boto3 loaded, given the
+    probe's environment) name the identity boto3 in the probe itself names."""
+    sandbox.login("corp")
+    for profile in ("dev", "chained", "legacy"):
+        if profile == "legacy":
+            sandbox.login(LEGACY_START_URL)
+        served = sandbox.probe("-p", profile, env={"PROBE_SERVER": probe_server.path()})
+        own = sandbox.probe("-p", profile, env={"PROBE_SERVER": ""})  # boto3 in the probe
+        assert served["arn"] == own["arn"] and served["account"] == own["account"], profile
+        assert served["env"].keys() == own["env"].keys()
