@@ -95,9 +95,8 @@ def popen(argv, env, *, fork: bool | None = None, **kwargs) -> subprocess.Popen:
     if not fork:
         return subprocess.Popen(argv, env=env, **kwargs)
     keep = tuple(kwargs.get("pass_fds", ()))
-    before = kwargs.pop(
-        "preexec_fn", None
-    )  # the test's (a limit, a umask): first, as for the script
+    # A test's own preexec_fn (a file size limit, a umask) comes first, as for the script.
+    before = kwargs.pop("preexec_fn", None)
 
     def child() -> None:
         if before is not None:
