@@ -128,8 +128,9 @@ class Sandbox:
         return self.emulator.write_token_cache(self.home, cache_key, start_url=start_url, **kwargs)
 
     def run(self, *args: str, env: dict | None = None, timeout: float = 60, **kwargs):
-        """The installed ssoexec script, in a subprocess; text output. Like a CI job, it has
-        no terminal: no stdin and no controlling terminal (its own session)."""
+        """The installed ssoexec, in a child process (a fork standing in for the script, or
+        the script: tests/spawn.py); text output. Like a CI job, it has no terminal: no stdin
+        and no controlling terminal (its own session)."""
         kwargs.setdefault("stdin", subprocess.DEVNULL)
         kwargs.setdefault("start_new_session", True)
         return spawn.run(
@@ -142,8 +143,8 @@ class Sandbox:
         )
 
     def start(self, *args: str, env: dict | None = None) -> subprocess.Popen:
-        """The installed ssoexec script started as `run` starts it (no terminal, text pipes),
-        for a test that acts while it runs."""
+        """The installed ssoexec started as `run` starts it (no terminal, text pipes), for a
+        test that acts while it runs."""
         return spawn.popen(
             [SSOEXEC, *args],
             env={**self.env, **(env or {})},

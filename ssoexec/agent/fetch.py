@@ -44,7 +44,7 @@ def main(argv: list[str]) -> int:
     for word in words:
         name, equals, value = word.partition("=")
         if name not in _OPTIONS or (name == "-p" and equals):
-            raise _usage(f"agent fetch takes no {word.partition('=')[0]!r}")
+            raise _usage(f"agent fetch takes no {name!r} option")
         if not equals:
             value = next(words, None)
             if value is None:
