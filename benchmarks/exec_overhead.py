@@ -10,9 +10,12 @@ Measured in one run, against the bundled emulator on 127.0.0.1 with a valid SSO 
   nested    `ssoexec -p dev -- true` inside an ssoexec child for dev (reuses, no AWS call)
   cp-cold   `ssoexec credential-process -p dev`, no agent
   cp-warm   `ssoexec credential-process -p dev`, answered by the agent
+  export    `ssoexec export -p dev`: a subcommand (typer) that fetches, no agent
+  complete  `ssoexec completion bash`: a subcommand that makes no AWS call (typer, no botocore)
   python    `python -c pass`, the interpreter's own start-up, for scale
   before    (with --before PATH) the cold run of another installed ssoexec, e.g. the last
             release in a venv of its own: whether a change made the cold run slower
+  before-export, before-complete   (with --before) the two subcommands of that ssoexec
 
 Runs are interleaved so that machine noise hits every variant alike. Reported: the median and
 spread of wall time, the median peak RSS (see `peak_rss`), and the ratios of the medians
@@ -138,6 +141,8 @@ def main() -> None:
 
         run = [ssoexec, "-p", "dev", "--", "true"]
         credential_process = [ssoexec, "credential-process", "-p", "dev"]
+        export = [ssoexec, "export", "-p", "dev"]
+        completion = [ssoexec, "completion", "bash"]
         variants = {
             "ssoexec": (run, cold_env),
             "handoff": (run, handoff_env),
@@ -146,10 +151,14 @@ def main() -> None:
             "nested": (run, nested_env),
             "cp-cold": (credential_process, cold_env),
             "cp-warm": (credential_process, warm_env),
+            "export": (export, cold_env),
+            "complete": (completion, cold_env),
             "python": ([sys.executable, "-c", "pass"], cold_env),
         }
         if args.before:
             variants["before"] = ([args.before, *run[1:]], cold_env)
+            variants["before-export"] = ([args.before, *export[1:]], cold_env)
+            variants["before-complete"] = ([args.before, *completion[1:]], cold_env)
         try:
             for argv, variant_env in variants.values():  # warm the page cache and .pyc files
                 measure(argv, variant_env)
@@ -166,31 +175,35 @@ def main() -> None:
         finally:
             subprocess.run([ssoexec, "agent", "stop"], env=warm_env, check=False)
 
-    fetching = ["ssoexec", "handoff", "boto3", "cp-cold"] + (["before"] if args.before else [])
+    fetching = ["ssoexec", "handoff", "boto3", "cp-cold", "export"]
+    fetching += ["before", "before-export"] if args.before else []
     print(
         f"{args.runs} interleaved runs each, python {sys.version.split()[0]}, "
         f"{os.cpu_count()} cores; GetRoleCredentials calls: {calls} "
         f"(expected {len(fetching) * (args.runs + min(args.runs, 10))}: {', '.join(fetching)}; "
         "none warm or nested)"
     )
-    print(f"{'variant':10} {'median ms':>10} {'p10 ms':>8} {'p90 ms':>8} {'peak RSS MiB':>13}")
+    print(f"{'variant':13} {'median ms':>10} {'p10 ms':>8} {'p90 ms':>8} {'peak RSS MiB':>13}")
     for name in variants:
         ordered = sorted(times[name])
         p10 = ordered[len(ordered) // 10]
         p90 = ordered[(len(ordered) * 9) // 10 - 1]
         print(
-            f"{name:10} {statistics.median(ordered) * 1000:10.1f} {p10 * 1000:8.1f} "
+            f"{name:13} {statistics.median(ordered) * 1000:10.1f} {p10 * 1000:8.1f} "
             f"{p90 * 1000:8.1f} {statistics.median(rss[name]) / 1024:13.1f}"
         )
     boto3 = statistics.median(times["boto3"])
     for name in ("ssoexec", "handoff", "warm", "nested", "cp-cold", "cp-warm", "before"):
         if name in times:
             print(f"ratio {name} / boto3 (medians): {statistics.median(times[name]) / boto3:.2f}")
-    if "before" in times:
-        before = statistics.median(times["before"])
-        print(
-            f"ratio ssoexec / before (medians): {statistics.median(times['ssoexec']) / before:.2f}"
-        )
+    for name, old in (
+        ("ssoexec", "before"),
+        ("export", "before-export"),
+        ("status", "before-status"),
+    ):
+        if old in times:
+            ratio = statistics.median(times[name]) / statistics.median(times[old])
+            print(f"ratio {name} / {old} (medians): {ratio:.2f}")
 
 
 def make_tmp(scratch: str, name: str) -> str:
