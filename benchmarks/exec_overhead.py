@@ -199,7 +199,7 @@ def main() -> None:
     for name, old in (
         ("ssoexec", "before"),
         ("export", "before-export"),
-        ("status", "before-status"),
+        ("complete", "before-complete"),
     ):
         if old in times:
             ratio = statistics.median(times[name]) / statistics.median(times[old])
