@@ -14,6 +14,7 @@ import urllib.request
 
 import pytest
 
+from tests import spawn
 from tests.conftest import (
     CONFIG,
     LEGACY_START_URL,
@@ -72,9 +73,9 @@ def wait_for(predicate, timeout=30):
 def start(sandbox, *args, **popen):
     """ssoexec in the background, in its own session (no terminal), stderr captured; `popen`
     adds to Popen's arguments (cwd, preexec_fn)."""
-    return subprocess.Popen(
+    return spawn.popen(
         [SSOEXEC, *args],
-        env=sandbox.env,
+        sandbox.env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

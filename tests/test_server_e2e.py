@@ -14,6 +14,7 @@ import urllib.request
 import psutil
 import pytest
 
+from tests import spawn
 from tests.conftest import PROBE, PYTHON, SSOEXEC
 
 # What the JavaScript SDK accepts as Expiration (smithy parseRfc3339DateTime): `Z` only.
@@ -27,9 +28,9 @@ def child(code):
 
 def start(sandbox, *args, **kwargs):
     """ssoexec --server in the background, as the leader of its own process group."""
-    return subprocess.Popen(
+    return spawn.popen(
         [SSOEXEC, *args],
-        env=kwargs.pop("env", sandbox.env),
+        kwargs.pop("env", sandbox.env),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -124,9 +125,9 @@ def test_refresh_failure_keeps_serving_and_recovers(sandbox, tmp_path):
     sandbox.emulator.credential_lifetime = 15 * 60 + 2  # a refresh every second
     stop, err_path = tmp_path / "stop", tmp_path / "stderr"
     with err_path.open("w") as err_file:
-        proc = subprocess.Popen(
+        proc = spawn.popen(
             [SSOEXEC, "-p", "dev", "--server", "--", *child(CALL_UNTIL_TOLD), str(stop)],
-            env={**sandbox.env, "AWS_MAX_ATTEMPTS": "1"},
+            {**sandbox.env, "AWS_MAX_ATTEMPTS": "1"},
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=err_file,
