@@ -411,7 +411,9 @@ CHECKERS = {".bash": "bash", ".sh": "sh", ".zsh": "zsh", "": "zsh", ".fish": "fi
 
 
 @pytest.mark.parametrize(
-    "path", sorted(p.name for p in SHELL_DIR.iterdir() if p.suffix in CHECKERS), ids=str
+    "path",
+    sorted(p.name for p in SHELL_DIR.iterdir() if p.is_file() and p.suffix in CHECKERS),
+    ids=str,
 )
 def test_syntax(path):
     checker = CHECKERS[Path(path).suffix]
