@@ -175,6 +175,11 @@ print READY >> $CAPTURE
 """
 
 
+# The completion dump compinit wrote in this test process, per way of loading _ssoexec: later
+# shells start from it, as a user's do, instead of each scanning every completion function.
+_COMPDUMPS: dict[bool, Path] = {}
+
+
 def zsh_complete(
     lines: list[str], env: dict, tmp: Path, *, source: bool = False
 ) -> list[tuple[list[str], str]]:
@@ -190,6 +195,9 @@ def zsh_complete(
         env["SSOEXEC_SOURCE"] = str(SHELL_DIR / "_ssoexec")
     else:  # as _ssoexec in a directory on $fpath
         env["SSOEXEC_FPATH"] = str(SHELL_DIR)
+    dump = tmp / ".zcompdump"
+    if source in _COMPDUMPS:  # as a user's next shell finds it (compinit checks it is current)
+        shutil.copyfile(_COMPDUMPS[source], dump)
     pid, terminal = pty.fork()
     if pid == 0:
         try:
@@ -218,6 +226,8 @@ def zsh_complete(
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
         os.close(terminal)
+    if source not in _COMPDUMPS and dump.exists():
+        _COMPDUMPS[source] = dump
     results, matches = [], []
     for entry in capture.read_text().splitlines():
         if entry.startswith("M:"):
