@@ -244,10 +244,11 @@ def _main() -> int:
 
 
 def _flush() -> bool:
-    ok = True
+    """Flush stdout and stderr as Python does at exit; False when stdout could not be."""
+    stdout_flushed = True
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
         except (OSError, ValueError):
-            ok = ok and stream is not sys.stdout
-    return ok
+            stdout_flushed = stdout_flushed and stream is not sys.stdout
+    return stdout_flushed

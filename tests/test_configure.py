@@ -26,7 +26,16 @@ from ssoexec.config_file import (
 from ssoexec.configure_plan import Assignment, Entry, Plan, new_sections
 from ssoexec.errors import SsoexecError
 from ssoexec.profile import SsoSession
-from tests.conftest import CONFIG, PROBE, PYTHON, SSOEXEC, START_URL, Sandbox, run_in_terminal
+from tests.conftest import (
+    CONFIG,
+    PROBE,
+    PYTHON,
+    SSOEXEC,
+    START_URL,
+    Sandbox,
+    assert_one_error,
+    run_in_terminal,
+)
 from tests.emulator import Account, Emulator
 
 SESSION = "d-1234567890"  # made from START_URL's host
@@ -109,15 +118,6 @@ def assert_works(sandbox, names: dict):
         account, role = names[name]
         assert arn.startswith(f"arn:aws:sts::{account}:assumed-role/AWSReservedSSO_{role}_")
     sandbox.assert_no_credentials_on_disk()
-
-
-def fails_cleanly(sandbox, result, status, words, hint):
-    lines = result.stderr.splitlines()
-    assert result.returncode == status, result.stderr
-    assert result.stdout == ""
-    assert len(lines) == 2, result.stderr
-    assert lines[0].startswith("ssoexec: error: ") and words in lines[0], lines[0]
-    assert lines[1].startswith("hint: ") and hint in lines[1], lines[1]
 
 
 # End to end
@@ -414,9 +414,7 @@ def test_an_existing_sso_session_by_name_needs_no_other_flag(sandbox):
 def test_no_flags_and_no_terminal_fails_at_once(sandbox):
     before = sandbox.files()
     result = configure(sandbox)
-    fails_cleanly(
-        sandbox, result, 125, "no --start-url and --sso-region given", "--start-url https://"
-    )
+    assert_one_error(result, "no --start-url and --sso-region given", "--start-url https://")
     assert "--sso-region" in result.stderr.splitlines()[1]
     assert sum(sandbox.emulator.calls.values()) == 0
     assert sandbox.files() == before
@@ -468,7 +466,7 @@ def test_no_flags_and_no_terminal_fails_at_once(sandbox):
 def test_bad_input_changes_nothing_and_calls_nothing(sandbox, args, status, words, hint):
     sandbox.login("corp")
     before = sandbox.files()
-    fails_cleanly(sandbox, configure(sandbox, *args), status, words, hint)
+    assert_one_error(configure(sandbox, *args), words, hint, status)
     assert sandbox.files() == before
     assert sum(sandbox.emulator.calls.values()) == 0
 
@@ -494,7 +492,7 @@ def test_a_config_location_that_cannot_be_written(sandbox, where):
         result = configure(sandbox, *FLAGS, env={"AWS_CONFIG_FILE": str(target)})
     finally:
         sandbox.aws.chmod(0o755)
-    fails_cleanly(sandbox, result, 125, words, "AWS_CONFIG_FILE")
+    assert_one_error(result, words, "AWS_CONFIG_FILE")
     assert sandbox.files() == before
     assert sum(sandbox.emulator.calls.values()) == 0
 
@@ -510,7 +508,7 @@ def test_a_failed_write_leaves_the_file_and_no_backup(sandbox):
         *FLAGS,
         preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)),
     )
-    fails_cleanly(sandbox, result, 125, "cannot write the AWS config", "was not changed")
+    assert_one_error(result, "cannot write the AWS config", "was not changed")
     assert sandbox.emulator.calls["ListAccounts"] == 1  # it failed at the very end
     assert sandbox.files() == before
 
@@ -518,12 +516,12 @@ def test_a_failed_write_leaves_the_file_and_no_backup(sandbox):
 def test_no_token_and_nobody_there(sandbox):
     before = sandbox.files()
     result = configure(sandbox, *FLAGS)
-    fails_cleanly(sandbox, result, 125, "is missing", "ssoexec login --sso-session corp")
+    assert_one_error(result, "is missing", "ssoexec login --sso-session corp")
     assert sandbox.files() == before
     sandbox.config.unlink()  # a new sso-session: `ssoexec login` could not name it yet
     before = sandbox.files()
     result = configure(sandbox, *FLAGS)
-    fails_cleanly(sandbox, result, 125, f"sso-session '{SESSION}' is missing", "at a terminal")
+    assert_one_error(result, f"sso-session '{SESSION}' is missing", "at a terminal")
     assert sandbox.files() == before
     assert sum(sandbox.emulator.calls.values()) == 0
 
@@ -545,16 +543,14 @@ def test_a_refused_token_that_cannot_be_renewed_changes_nothing(sandbox):
     sandbox.emulator.revoke(json.loads(path.read_text())["accessToken"])
     before = sandbox.files()
     result = configure(sandbox, *FLAGS)
-    fails_cleanly(
-        sandbox, result, 125, "was refused by AWS SSO", "ssoexec login --sso-session corp"
-    )
+    assert_one_error(result, "was refused by AWS SSO", "ssoexec login --sso-session corp")
     assert sandbox.files() == before
     sandbox.config.unlink()
     path = sandbox.login(SESSION, refreshable=False)
     sandbox.emulator.revoke(json.loads(path.read_text())["accessToken"])
     before = sandbox.files()
     result = configure(sandbox, *FLAGS)
-    fails_cleanly(sandbox, result, 125, f"sso-session '{SESSION}' was refused", "at a terminal")
+    assert_one_error(result, f"sso-session '{SESSION}' was refused", "at a terminal")
     assert sandbox.files() == before
     assert sandbox.emulator.calls["ListAccounts"] == 2  # once each: nothing to renew it with
 
